@@ -1,0 +1,224 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { spawn } from 'node:child_process'
+import net from 'node:net'
+import type { Socket } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import mqtt from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
+import WebSocket from 'ws'
+import { startEmbeddedBroker } from './broker.ts'
+import type { EmbeddedBroker } from './broker.ts'
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url))
+const unique = (name: string): string => `${name}-${Math.random().toString(36).slice(2, 10)}`
+
+/** Connects and waits for CONNACK; sets TCP_NODELAY on every (re)connect, which MQTT.js does not. */
+async function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts })
+  client.on('connect', () => (client.stream as Partial<Socket>).setNoDelay?.(true))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+    client.once('close', () => reject(new Error(`connection to ${url} closed before CONNACK`)))
+  })
+  return client
+}
+
+function nextMessage(client: MqttClient, topic: string): Promise<{ payload: string; retain: boolean }> {
+  return new Promise((resolve) => {
+    const onMessage = (t: string, payload: Buffer, packet: mqtt.IPublishPacket): void => {
+      if (t !== topic) return
+      client.off('message', onMessage)
+      resolve({ payload: payload.toString(), retain: packet.retain })
+    }
+    client.on('message', onMessage)
+  })
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    s.once('connect', () => (s.destroy(), resolve(false)))
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'))
+  })
+}
+
+describe('embedded broker', () => {
+  let broker: EmbeddedBroker
+  const clients: MqttClient[] = []
+  const open = async (url: string, opts?: IClientOptions): Promise<MqttClient> => {
+    const c = await connect(url, opts)
+    clients.push(c)
+    return c
+  }
+
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ mqttPort: 0, wsPort: 0 })
+  })
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.endAsync(true)))
+    await broker.close()
+  })
+
+  it('reports its urls', () => {
+    expect(broker.url).toBe(`mqtt://127.0.0.1:${broker.mqttPort}`)
+    expect(broker.wsUrl).toBe(`ws://127.0.0.1:${broker.wsPort}/mqtt`)
+  })
+
+  it('delivers QoS 1 over TCP', async () => {
+    const topic = unique('t/tcp')
+    const sub = await open(broker.url)
+    const pub = await open(broker.url)
+    const granted = await sub.subscribeAsync(topic, { qos: 1 })
+    expect(granted[0]?.qos).toBe(1)
+    const got = nextMessage(sub, topic)
+    await pub.publishAsync(topic, 'hello', { qos: 1 })
+    expect((await got).payload).toBe('hello')
+  })
+
+  it('delivers QoS 1 from a WebSocket client to a TCP subscriber', async () => {
+    const topic = unique('t/ws')
+    const sub = await open(broker.url)
+    const pub = await open(broker.wsUrl!)
+    await sub.subscribeAsync(topic, { qos: 1 })
+    const got = nextMessage(sub, topic)
+    await pub.publishAsync(topic, 'over ws', { qos: 1 })
+    expect((await got).payload).toBe('over ws')
+  })
+
+  it('answers with the mqtt WebSocket subprotocol and only on /mqtt', async () => {
+    const ws = new WebSocket(broker.wsUrl!, ['mqtt'])
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)))
+    expect(ws.protocol).toBe('mqtt')
+    ws.close()
+    const wrongPath = new WebSocket(`ws://127.0.0.1:${broker.wsPort}/other`, ['mqtt'])
+    await expect(new Promise((_, reject) => wrongPath.once('error', reject))).rejects.toThrow(/400/)
+  })
+
+  it('keeps round trips fast (TCP_NODELAY)', async () => {
+    for (const url of [broker.url, broker.wsUrl!]) {
+      // Echo through the broker: it writes PUBLISH and PUBACK back to back on one socket, the
+      // pattern where Nagle holds the second write until the peer's delayed ACK (40-88 ms).
+      const c = await open(url)
+      const topic = unique('t/rtt')
+      await c.subscribeAsync(topic, { qos: 1 })
+      const started = performance.now()
+      for (let i = 0; i < 20; i++) {
+        const echoed = nextMessage(c, topic)
+        await Promise.all([c.publishAsync(topic, 'x', { qos: 1 }), echoed])
+      }
+      expect(performance.now() - started).toBeLessThan(500)
+    }
+  })
+
+  it('gives a retained message to a late subscriber', async () => {
+    const topic = unique('t/retained')
+    const pub = await open(broker.url)
+    await pub.publishAsync(topic, 'kept', { qos: 1, retain: true })
+    const late = await open(broker.url)
+    const got = nextMessage(late, topic)
+    await late.subscribeAsync(topic, { qos: 1 })
+    expect(await got).toEqual({ payload: 'kept', retain: true })
+  })
+
+  it('queues QoS 1 messages for an offline persistent session', async () => {
+    const topic = unique('t/session')
+    const clientId = unique('persist')
+    const first = await connect(broker.url, { clientId, clean: false })
+    await first.subscribeAsync(topic, { qos: 1 })
+    await first.endAsync()
+
+    const pub = await open(broker.url)
+    await pub.publishAsync(topic, 'while offline', { qos: 1 })
+
+    // Registered before CONNACK: the queued message may arrive right after it.
+    const again = mqtt.connect(broker.url, { clientId, clean: false, reconnectPeriod: 0 })
+    clients.push(again)
+    const got = nextMessage(again, topic)
+    const connack = await new Promise<mqtt.IConnackPacket>((resolve) => again.once('connect', resolve))
+    expect(connack.sessionPresent).toBe(true)
+    expect((await got).payload).toBe('while offline')
+  })
+
+  it('publishes the last will when a client socket dies', async () => {
+    const topic = unique('t/will')
+    const watcher = await open(broker.url)
+    await watcher.subscribeAsync(topic, { qos: 1 })
+    const victim = await connect(broker.url, { will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false } })
+    const got = nextMessage(watcher, topic)
+    ;(victim.stream as Socket).destroy()
+    expect((await got).payload).toBe('gone')
+    await victim.endAsync(true)
+  })
+})
+
+describe('embedded broker lifecycle', () => {
+  it('reports a taken port in one clear line and releases what it already opened', async () => {
+    const first = await startEmbeddedBroker({ mqttPort: 0, wsPort: 0 })
+    try {
+      await expect(startEmbeddedBroker({ mqttPort: first.mqttPort })).rejects.toThrow(
+        new Error(`MQTT: port ${first.mqttPort} on 127.0.0.1 is already in use`),
+      )
+      const probe = await startEmbeddedBroker({ mqttPort: 0 })
+      const freedPort = probe.mqttPort
+      await probe.close()
+      await expect(startEmbeddedBroker({ mqttPort: freedPort, wsPort: first.wsPort })).rejects.toThrow(
+        new Error(`MQTT over WebSocket: port ${first.wsPort} on 127.0.0.1 is already in use`),
+      )
+      // The failed start must have closed its TCP listener again.
+      expect(await refused(freedPort)).toBe(true)
+    } finally {
+      await first.close()
+    }
+  })
+
+  it('close() drops clients and listeners', async () => {
+    const broker = await startEmbeddedBroker({ mqttPort: 0, wsPort: 0 })
+    const tcp = await connect(broker.url)
+    const ws = await connect(broker.wsUrl!)
+    const halfOpen = net.connect(broker.mqttPort, '127.0.0.1')
+    await new Promise((resolve) => halfOpen.once('connect', resolve))
+    const closed = [tcp, ws].map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())))
+    const halfOpenClosed = new Promise((resolve) => halfOpen.once('close', resolve))
+
+    await broker.close()
+    await Promise.all([...closed, halfOpenClosed])
+    expect(await refused(broker.mqttPort)).toBe(true)
+    expect(await refused(broker.wsPort!)).toBe(true)
+    await broker.close() // idempotent
+    await Promise.all([tcp.endAsync(true), ws.endAsync(true)])
+  })
+
+  it('lets the process exit after close()', async () => {
+    // A separate process is the only reliable witness that no handle or timer is left behind.
+    const script = `
+      import net from 'node:net'
+      import mqtt from 'mqtt'
+      import { startEmbeddedBroker } from './local/broker.ts'
+      const broker = await startEmbeddedBroker({ mqttPort: 0, wsPort: 0 })
+      const up = (url) => new Promise((resolve, reject) => {
+        const c = mqtt.connect(url, { reconnectPeriod: 0 })
+        c.once('connect', () => resolve(c)); c.once('error', reject)
+      })
+      await up(broker.url)
+      await up(broker.wsUrl)
+      net.connect(broker.mqttPort, '127.0.0.1').on('error', () => {})
+      await new Promise((r) => setTimeout(r, 50))
+      await broker.close()
+      console.log('closed')
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    )
+    clearTimeout(timer)
+    expect({ code, signal, output: output.trim() }).toEqual({ code: 0, signal: null, output: 'closed' })
+  })
+})

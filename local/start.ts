@@ -1,0 +1,162 @@
+import { mkdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { migrate } from '../schema/migrate.ts'
+import { startRelay, type Relay } from '../relay/relay.ts'
+import { RELAY_DEFAULTS } from '../relay/config.ts'
+import type { RequestLogger } from '../relay/log.ts'
+import type { Bindings } from '../workers/env.ts'
+import { serveWorkers } from '../workers/entry/node.ts'
+import { ensureAdmin, type AdminFile } from './bootstrap.ts'
+import { startEmbeddedBroker } from './broker.ts'
+import { loadOrCreateKeys } from './keys.ts'
+import { startNeonEndpoint } from './neon-endpoint.ts'
+import { startPglite } from './postgres.ts'
+
+export interface SystemOptions {
+  dataDir: string
+  host: string
+  /** What clients are told to connect to (mqtt_connection.broker_host). */
+  publicHost: string
+  mqttPort: number
+  wsPort: number | null
+  httpPort: number
+  /** A real PostgreSQL instead of the embedded PGlite. */
+  databaseUrl?: string | undefined
+  /** An external broker instead of the embedded one. */
+  mqttUrl?: string | undefined
+  shareGroup?: string | undefined
+  relayId?: string | undefined
+  log?: RequestLogger | undefined
+  info?: ((msg: string) => void) | undefined
+}
+
+export interface System {
+  admin: AdminFile
+  mqttUrl: string
+  wsUrl: string | null
+  workerUrl: string
+  databaseKind: 'pglite' | 'postgres'
+  relay: Relay
+  /** Drains the relay, then stops everything in reverse order. */
+  stop(): Promise<void>
+}
+
+/** The whole system in one process: broker, Postgres + Neon endpoint, workers, relay. */
+export async function startSystem(o: SystemOptions): Promise<System> {
+  const info = o.info ?? ((m: string) => console.error(m))
+  const stops: Array<() => Promise<void>> = []
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: Error) => info(`stop: ${e.message}`))
+  }
+  try {
+    const dataDir = resolve(o.dataDir)
+    await mkdir(dataDir, { recursive: true })
+    const keys = await loadOrCreateKeys(dataDir)
+
+    let databaseUrl = o.databaseUrl
+    if (!databaseUrl) {
+      const pg = await startPglite({ dataDir: resolve(dataDir, 'pg') })
+      stops.push(() => pg.close())
+      databaseUrl = pg.url
+    }
+    await migrate(databaseUrl, (l) => info(`db: ${l}`))
+    const neonEndpoint = await startNeonEndpoint({ databaseUrl, maxConnections: o.databaseUrl ? 10 : 1 })
+    stops.push(() => neonEndpoint.close())
+
+    let mqttUrl = o.mqttUrl
+    let wsUrl: string | null = null
+    let brokerPort = o.mqttPort
+    if (!mqttUrl) {
+      const broker = await startEmbeddedBroker({ host: o.host, mqttPort: o.mqttPort, wsPort: o.wsPort })
+      stops.push(() => broker.close())
+      mqttUrl = broker.url
+      wsUrl = broker.wsUrl
+      brokerPort = broker.mqttPort
+    } else {
+      brokerPort = Number(new URL(mqttUrl).port || 1883)
+    }
+
+    const env: Bindings = {
+      DATABASE_URL: databaseUrl,
+      NEON_FETCH_ENDPOINT: neonEndpoint.url,
+      RELAY_PUBLIC_KEY: keys.relayPublicJwk,
+      CREDENTIAL_SECRET: keys.credentialSecret,
+      MQTT_PUBLIC_HOST: o.mqttUrl ? new URL(o.mqttUrl).hostname : o.publicHost,
+      MQTT_PUBLIC_PORT: String(brokerPort),
+      MQTT_PUBLIC_TLS: o.mqttUrl?.startsWith('mqtts:') ? 'true' : 'false',
+    }
+    const workers = await serveWorkers(env, o.httpPort, o.host)
+    stops.push(() => workers.close())
+    const admin = await ensureAdmin(env, dataDir)
+
+    const relay = await startRelay(
+      {
+        ...RELAY_DEFAULTS,
+        mqttUrl,
+        clientId: o.relayId ?? 'mchat-relay-local',
+        // The embedded broker (aedes) has no $share; an external one is assumed to (Mosquitto, EMQX).
+        shareGroup: o.shareGroup ?? (o.mqttUrl ? RELAY_DEFAULTS.shareGroup : ''),
+        workerUrl: workers.url,
+        privateKeyJwk: keys.relayPrivateJwk,
+      },
+      { log: o.log, info },
+    )
+    stops.push(() => relay.drain())
+    await relay.ready
+    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', relay, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+function port(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${raw}"`)
+  return n
+}
+
+async function main() {
+  const host = process.env.MCHAT_HOST || '127.0.0.1'
+  const options: SystemOptions = {
+    dataDir: process.env.MCHAT_DATA_DIR || '.mchat',
+    host,
+    publicHost: process.env.MCHAT_PUBLIC_HOST || (host === '0.0.0.0' ? 'localhost' : host),
+    mqttPort: port('MCHAT_MQTT_PORT', 1883),
+    wsPort: port('MCHAT_MQTT_WS_PORT', 8083),
+    httpPort: port('MCHAT_HTTP_PORT', 8787),
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    mqttUrl: process.env.MQTT_URL || undefined,
+    shareGroup: process.env.MCHAT_SHARE_GROUP,
+  }
+  const system = await startSystem(options)
+  const adminFile = resolve(options.dataDir, 'admin.json')
+  const c = system.admin.mqtt_connection
+  console.log(
+    [
+      `MChat ready — broker ${system.mqttUrl}${system.wsUrl ? ` (WebSocket ${system.wsUrl})` : ''}, workers ${system.workerUrl}, database ${system.databaseKind}`,
+      `  admin credentials: ${adminFile}`,
+      `  connect as the admin: client id ${c.mqtt_username}.<device>, username ${c.mqtt_username}, password from admin.json; then publish`,
+      `  {"action":"auth.bind","mqtt_password":"<password>"} to mchat/msg/req/${c.mqtt_username}.cli/1 and read mchat/msg/resp/${c.mqtt_username}.cli/+`,
+    ].join('\n'),
+  )
+  let stopping = false
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return
+      stopping = true
+      console.error(`${signal}: draining and stopping`)
+      system.stop().then(() => process.exit(0))
+    })
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((err: Error) => {
+    console.error(`MChat failed to start: ${err.message}`)
+    process.exit(1)
+  })
+}

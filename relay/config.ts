@@ -1,0 +1,54 @@
+import { hostname } from 'node:os'
+
+export interface RelayConfig {
+  mqttUrl: string
+  mqttUsername?: string | undefined
+  mqttPassword?: string | undefined
+  /** Stable per instance: the broker keeps this relay's persistent session under it. */
+  clientId: string
+  /** Shared-subscription group; empty for a broker without `$share` (the embedded one). */
+  shareGroup: string
+  workerUrl: string
+  /** The relay's Ed25519 private key as a JWK (JSON). */
+  privateKeyJwk: string
+  maxInFlight: number
+  maxRequestBytes: number
+  workerTimeoutMs: number
+  drainTimeoutMs: number
+}
+
+export const RELAY_DEFAULTS = {
+  mqttUrl: 'mqtt://127.0.0.1:1883',
+  shareGroup: 'gateway',
+  workerUrl: 'http://127.0.0.1:8787',
+  maxInFlight: 256,
+  maxRequestBytes: 64 * 1024,
+  workerTimeoutMs: 10_000,
+  drainTimeoutMs: 15_000,
+} as const
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  return n
+}
+
+export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  const privateKeyJwk = env.MCHAT_RELAY_PRIVATE_KEY
+  if (!privateKeyJwk) throw new Error('MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)')
+  return {
+    mqttUrl: env.MQTT_URL || RELAY_DEFAULTS.mqttUrl,
+    mqttUsername: env.MQTT_USERNAME || undefined,
+    mqttPassword: env.MQTT_PASSWORD || undefined,
+    clientId: env.MCHAT_RELAY_ID || `mchat-relay-${hostname()}`,
+    shareGroup: env.MCHAT_SHARE_GROUP ?? RELAY_DEFAULTS.shareGroup,
+    workerUrl: env.MCHAT_WORKER_URL || RELAY_DEFAULTS.workerUrl,
+    privateKeyJwk,
+    maxInFlight: int(env, 'MCHAT_MAX_IN_FLIGHT', RELAY_DEFAULTS.maxInFlight),
+    maxRequestBytes: int(env, 'MCHAT_MAX_REQUEST_BYTES', RELAY_DEFAULTS.maxRequestBytes),
+    workerTimeoutMs: int(env, 'MCHAT_WORKER_TIMEOUT_MS', RELAY_DEFAULTS.workerTimeoutMs),
+    drainTimeoutMs: int(env, 'MCHAT_DRAIN_TIMEOUT_MS', RELAY_DEFAULTS.drainTimeoutMs),
+  }
+}

@@ -1,0 +1,14 @@
+export interface RequestLogLine {
+  client_id: string
+  seq_id: string
+  action: string
+  latency_ms: number
+  code: number
+}
+
+export type RequestLogger = (line: RequestLogLine) => void
+
+/** One line per request (seed 000 §8.1), never the payload. */
+export const jsonLineLogger: RequestLogger = (line) => {
+  process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...line }) + '\n')
+}

@@ -1,0 +1,156 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import {
+  Code,
+  REQUEST_FILTER,
+  checkEnvelope,
+  fail,
+  isActionName,
+  isDeliveryTopic,
+  parseRequestTopic,
+  replyTopic,
+  sharedRequestFilter,
+  type Delivery,
+  type Reply,
+} from '../schema/index.ts'
+import type { RelayConfig } from './config.ts'
+import { forward } from './forward.ts'
+import { jsonLineLogger, type RequestLogger } from './log.ts'
+import { createSigner, type Signer } from './sign.ts'
+
+export interface Relay {
+  /** Resolves once subscribed (ready to serve). */
+  ready: Promise<void>
+  inFlight(): number
+  /** Stops taking requests, finishes those in flight, then disconnects (keeping the session). */
+  drain(): Promise<void>
+}
+
+export interface RelayOptions {
+  log?: RequestLogger
+  /** Operational messages (connect, errors). */
+  info?: (msg: string) => void
+}
+
+/**
+ * The relay: holds the (shared) subscription to every request topic, turns each request into one
+ * signed call to its worker route, publishes the deliveries the worker asks for, then the reply.
+ * It owns no business rules and no database.
+ */
+export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): Promise<Relay> {
+  const log = opts.log ?? jsonLineLogger
+  const info = opts.info ?? ((m: string) => console.error(`relay: ${m}`))
+  const signer = await createSigner(config.privateKeyJwk)
+  const filter = config.shareGroup ? sharedRequestFilter(config.shareGroup) : REQUEST_FILTER
+
+  const client = mqtt.connect(config.mqttUrl, {
+    clientId: config.clientId,
+    clean: false, // persistent session: requests queued while we reconnect are kept for us
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    manualConnect: true,
+    ...(config.mqttUsername ? { username: config.mqttUsername, password: config.mqttPassword } : {}),
+  })
+
+  let active = 0
+  let draining = false
+  const waiting: Array<() => void> = []
+  const idle: Array<() => void> = []
+
+  // Backpressure: MQTT.js reads the next packet only after this callback, so holding it while
+  // `maxInFlight` requests are open bounds the work in flight without serialising it.
+  client.handleMessage = (_packet, done) => {
+    if (active < config.maxInFlight) done()
+    else waiting.push(() => done())
+  }
+
+  // Attached before connecting: on session resume the broker sends stored requests right behind CONNACK.
+  client.on('message', (topic, payload) => {
+    active++
+    const started = performance.now()
+    handle(client, signer, config, topic, payload)
+      .then((r) => r && log({ ...r, latency_ms: Math.round((performance.now() - started) * 100) / 100 }))
+      .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
+      .finally(() => {
+        active--
+        if (active < config.maxInFlight) waiting.shift()?.()
+        if (active === 0) idle.splice(0).forEach((f) => f())
+      })
+  })
+
+  let markReady: () => void
+  let markFailed: (e: Error) => void
+  const ready = new Promise<void>((resolve, reject) => ((markReady = resolve), (markFailed = reject)))
+
+  client.on('connect', () => {
+    ;(client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true)
+    if (draining) return
+    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+      if (err || granted?.[0]?.qos === 128) return markFailed(new Error(`subscribe ${filter} refused`))
+      info(`subscribed ${filter} as ${config.clientId}`)
+      markReady()
+    })
+  })
+  client.on('error', (err) => info(`mqtt error: ${err.message}`))
+  client.on('offline', () => info('mqtt offline, reconnecting'))
+  client.connect()
+
+  return {
+    ready,
+    inFlight: () => active,
+    async drain() {
+      draining = true
+      if (client.connected) await client.unsubscribeAsync(filter).catch(() => {})
+      if (active > 0) {
+        await Promise.race([
+          new Promise<void>((r) => idle.push(r)),
+          new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref()),
+        ])
+      }
+      await client.endAsync()
+    },
+  }
+}
+
+type Handled = { client_id: string; seq_id: string; action: string; code: number } | null
+
+async function handle(client: MqttClient, sign: Signer, config: RelayConfig, topic: string, payload: Buffer): Promise<Handled> {
+  const t = parseRequestTopic(topic)
+  if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
+  const { client_id, seq_id } = t
+  const respond = async (reply: Reply, action = '-') => {
+    await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify({ seq_id, ...reply }), { qos: 1 })
+    return { client_id, seq_id, action, code: reply.code }
+  }
+
+  if (!t.ok) return respond(fail(Code.BAD_REQUEST, t.error))
+  if (payload.length > config.maxRequestBytes) {
+    return respond(fail(Code.PAYLOAD_TOO_LARGE, `request is larger than ${config.maxRequestBytes} bytes`))
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(payload.toString('utf8'))
+  } catch {
+    return respond(fail(Code.BAD_REQUEST, 'payload is not valid JSON'))
+  }
+  const env = checkEnvelope(body, seq_id)
+  if (!env.ok) return respond(fail(Code.BAD_REQUEST, env.message))
+  if (!isActionName(env.action)) return respond(fail(Code.NOT_FOUND, `unknown action "${env.action}"`), env.action)
+
+  const token = await sign({ action: env.action, clientId: client_id, seqId: seq_id, body: payload })
+  const published: Promise<unknown>[] = []
+  const reply = await forward({
+    workerUrl: config.workerUrl,
+    token,
+    action: env.action,
+    body: payload,
+    timeoutMs: config.workerTimeoutMs,
+    onDelivery: (d: Delivery) => {
+      // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
+      if (!isDeliveryTopic(d.topic)) throw new Error(`worker asked to publish on ${d.topic}`)
+      published.push(client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false }))
+    },
+  })
+  // The sender hears "sent" only once the broker has accepted every delivery.
+  await Promise.all(published)
+  return respond(reply, env.action)
+}

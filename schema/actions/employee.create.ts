@@ -1,0 +1,38 @@
+import * as z from 'zod'
+import { departmentId, employeeId, isoTime } from '../ids.ts'
+import { defineAction } from './define.ts'
+
+export const employeeRole = z.enum(['admin', 'member'])
+export const employeeStatus = z.enum(['active', 'disabled'])
+
+/** What a client needs to connect as this employee (seed 002 §3.3, seed 000 §4.1). */
+export const mqttConnection = z.object({
+  broker_host: z.string(),
+  broker_port: z.number().int(),
+  use_tls: z.boolean(),
+  mqtt_username: z.string(),
+  mqtt_password: z.string(),
+  client_id_scheme: z.string(),
+})
+export type MqttConnection = z.infer<typeof mqttConnection>
+
+export const employeeCreate = defineAction({
+  name: 'employee.create',
+  request: z.object({
+    employee_id: employeeId.optional(),
+    name: z.string().trim().min(1).max(64),
+    is_ai_agent: z.boolean().default(false),
+    department_id: departmentId.nullish(),
+    manager_id: employeeId.nullish(),
+    role: employeeRole.default('member'),
+    skills_badge: z.array(z.string().min(1).max(32)).max(16).default([]),
+  }),
+  reply: z.object({
+    employee_id: employeeId,
+    name: z.string(),
+    created_at: isoTime,
+    mqtt_connection: mqttConnection,
+  }),
+  session: 'required',
+  effect: 'write',
+})

@@ -1,0 +1,23 @@
+import * as z from 'zod'
+import { messageContent } from '../content.ts'
+import { employeeId, isoTime } from '../ids.ts'
+import { defineAction } from './define.ts'
+
+export const msgSendPrivate = defineAction({
+  name: 'msg.send_private',
+  request: z.object({ to_employee_id: employeeId, content: messageContent }),
+  reply: z.object({ msg_id: z.string(), to_employee_id: employeeId, sent_at: isoTime }),
+  session: 'required',
+  effect: 'write',
+})
+
+/** Delivered on mchat/inbox/{to_employee_id} (seed 002 §3.11). Never stored server-side. */
+export const privateMessage = z.object({
+  msg_id: z.string(),
+  type: z.literal('private'),
+  from_employee_id: employeeId,
+  to_employee_id: employeeId,
+  content: messageContent,
+  sent_at: isoTime,
+})
+export type PrivateMessage = z.infer<typeof privateMessage>

@@ -1,0 +1,68 @@
+import { deviceId, employeeId } from './ids.ts'
+
+/** Every MQTT topic MChat uses (seed 002 §1.1, §2.3, §2.4) is built or parsed here and nowhere else. */
+
+export const LIMITS = { clientIdMax: 128, seqIdMax: 64 } as const
+
+export const REQUEST_FILTER = 'mchat/msg/req/+/+'
+export const REPLY_PREFIX = 'mchat/msg/resp/'
+export const SYSTEM_NOTIFY_TOPIC = 'mchat/system/notify'
+
+export const sharedRequestFilter = (group: string) => `$share/${group}/${REQUEST_FILTER}`
+export const requestTopic = (clientId: string, seqId: string) => `mchat/msg/req/${clientId}/${seqId}`
+export const replyTopic = (clientId: string, seqId: string) => `${REPLY_PREFIX}${clientId}/${seqId}`
+export const replyFilter = (clientId: string) => `${REPLY_PREFIX}${clientId}/+`
+export const inboxTopic = (employeeId: string) => `mchat/inbox/${employeeId}`
+export const groupTopic = (groupId: string) => `mchat/group/${groupId}`
+export const profileTopic = (employeeId: string) => `mchat/profile/${employeeId}`
+export const statusTopic = (employeeId: string) => `mchat/status/${employeeId}`
+
+// No wildcard or separator, no control characters or whitespace (they break logs and shells).
+const LEVEL = /^[^/+#\s\u0000-\u001f\u007f]+$/
+
+/** Why `value` cannot be a client_id / seq_id topic level, or null if it can. */
+export function levelProblem(name: 'client_id' | 'seq_id', value: string): string | null {
+  const max = name === 'client_id' ? LIMITS.clientIdMax : LIMITS.seqIdMax
+  if (value.length === 0) return `${name} is empty`
+  if (value.length > max) return `${name} is longer than ${max} characters`
+  if (!LEVEL.test(value)) return `${name} contains a character that is not allowed (/, +, #, whitespace or control)`
+  return null
+}
+
+export type ParsedRequestTopic =
+  | { ok: true; client_id: string; seq_id: string }
+  | { ok: false; error: string; client_id?: string; seq_id?: string }
+
+export function parseRequestTopic(topic: string): ParsedRequestTopic {
+  const parts = topic.split('/')
+  if (parts.length !== 5 || parts[0] !== 'mchat' || parts[1] !== 'msg' || parts[2] !== 'req') {
+    return { ok: false, error: 'not a request topic (mchat/msg/req/{client_id}/{seq_id})' }
+  }
+  const client_id = parts[3]!
+  const seq_id = parts[4]!
+  const error = levelProblem('client_id', client_id) ?? levelProblem('seq_id', seq_id)
+  return error ? { ok: false, error, client_id, seq_id } : { ok: true, client_id, seq_id }
+}
+
+/** A worker may only ask for these namespaces (DESIGN contract 5); replies are the relay's alone. */
+export function isDeliveryTopic(topic: string): boolean {
+  if (topic === SYSTEM_NOTIFY_TOPIC) return true
+  const parts = topic.split('/')
+  if (parts.length !== 3 || parts[0] !== 'mchat') return false
+  if (parts[1] !== 'inbox' && parts[1] !== 'group' && parts[1] !== 'profile') return false
+  return LEVEL.test(parts[2]!) && parts[2]!.length <= 64
+}
+
+/** The client-id scheme handed out in `mqtt_connection`: one employee, many devices. */
+export const CLIENT_ID_SCHEME = '{employee_id}.{device_id}'
+
+export const clientIdFor = (employee: string, device: string) => `${employee}.${device}`
+
+/** The employee a client id belongs to under the scheme, or null if it does not follow it. */
+export function employeeOfClientId(clientId: string): string | null {
+  const dot = clientId.indexOf('.')
+  if (dot < 0) return null
+  const emp = clientId.slice(0, dot)
+  const dev = clientId.slice(dot + 1)
+  return employeeId.safeParse(emp).success && deviceId.safeParse(dev).success ? emp : null
+}

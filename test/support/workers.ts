@@ -1,0 +1,98 @@
+import pg from 'pg'
+import { actionPath } from '../../schema/index.ts'
+import { generateKeys, type LocalKeys } from '../../local/keys.ts'
+import { createSigner, type Signer } from '../../relay/sign.ts'
+import { ensureAdmin } from '../../local/bootstrap.ts'
+import type { Bindings } from '../../workers/env.ts'
+import type { TestDatabase } from './db.ts'
+
+export interface WorkerHarness {
+  env: Bindings
+  keys: LocalKeys
+  sign: Signer
+  /** A request exactly as the relay sends it: the raw body and its signed token. */
+  request(action: string, clientId: string, seqId: string, payload: unknown, opts?: { token?: string; body?: string }): Promise<Request>
+  db: pg.Client
+}
+
+export async function workerHarness(database: TestDatabase, dataDir: string): Promise<WorkerHarness & { admin: Awaited<ReturnType<typeof ensureAdmin>> }> {
+  const keys = await generateKeys()
+  const env: Bindings = {
+    DATABASE_URL: database.databaseUrl,
+    NEON_FETCH_ENDPOINT: database.neonEndpoint,
+    RELAY_PUBLIC_KEY: keys.relayPublicJwk,
+    CREDENTIAL_SECRET: keys.credentialSecret,
+    MQTT_PUBLIC_HOST: 'mqtt.test',
+    MQTT_PUBLIC_PORT: '1883',
+    MQTT_PUBLIC_TLS: 'false',
+  }
+  const sign = await createSigner(keys.relayPrivateJwk)
+  const db = new pg.Client({ connectionString: database.databaseUrl })
+  await db.connect()
+  const admin = await ensureAdmin(env, dataDir)
+  return {
+    env,
+    keys,
+    sign,
+    db,
+    admin,
+    async request(action, clientId, seqId, payload, opts = {}) {
+      const body = opts.body ?? JSON.stringify({ action, ...(payload as object) })
+      const bytes = new TextEncoder().encode(body)
+      const token = opts.token ?? (await sign({ action, clientId, seqId, body: bytes }))
+      return new Request(`http://workers.test${actionPath(action)}`, {
+        method: 'POST',
+        body: bytes,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      })
+    },
+  }
+}
+
+/** Reads a worker answer (NDJSON stream or a plain JSON error) into deliveries and the reply. */
+export async function readAnswer(res: Response): Promise<{ status: number; deliveries: Array<{ topic: string; payload: any }>; reply: { code: number; message: string; data: any } }> {
+  const text = await res.text()
+  if ((res.headers.get('content-type') ?? '').startsWith('application/json')) {
+    return { status: res.status, deliveries: [], reply: JSON.parse(text) }
+  }
+  const lines = text.trim().split('\n').map((l) => JSON.parse(l))
+  const reply = lines.pop()
+  if (reply.kind !== 'reply') throw new Error(`last line is not a reply: ${text}`)
+  const { kind: _, ...rest } = reply
+  return { status: res.status, deliveries: lines.map(({ kind: _k, ...d }) => d), reply: rest }
+}
+
+type Answer = Awaited<ReturnType<typeof readAnswer>>
+
+let seq = 0
+/** A fresh seq_id per call unless one is given. */
+export const nextSeq = () => `s${Date.now().toString(36)}${(seq++).toString(36)}`
+
+/** Sends one signed action through the app (as the relay would) and reads the answer. */
+export async function callAction(
+  app: { request: (req: Request, init?: RequestInit, env?: unknown) => Response | Promise<Response> },
+  h: WorkerHarness,
+  action: string,
+  clientId: string,
+  payload: Record<string, unknown> = {},
+  seqId: string = nextSeq(),
+): Promise<Answer> {
+  return readAnswer(await app.request(await h.request(action, clientId, seqId, payload), undefined, h.env))
+}
+
+/** Creates an employee with the admin client and binds `clientId` (`{employee_id}.{device}`) as it. */
+export async function createAndBind(
+  app: Parameters<typeof callAction>[0],
+  h: WorkerHarness,
+  adminClient: string,
+  fields: Record<string, unknown>,
+  device = 'dev',
+): Promise<{ employee_id: string; clientId: string; password: string }> {
+  const created = await callAction(app, h, 'employee.create', adminClient, fields)
+  if (created.reply.code !== 0) throw new Error(`employee.create failed: ${JSON.stringify(created.reply)}`)
+  const { employee_id, mqtt_connection } = created.reply.data
+  const clientId = `${employee_id}.${device}`
+  const bound = await callAction(app, h, 'auth.bind', clientId, { mqtt_password: mqtt_connection.mqtt_password })
+  if (bound.reply.code !== 0) throw new Error(`auth.bind failed: ${JSON.stringify(bound.reply)}`)
+  return { employee_id, clientId, password: mqtt_connection.mqtt_password }
+}

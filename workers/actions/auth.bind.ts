@@ -1,0 +1,36 @@
+import { CLIENT_ID_SCHEME, employeeOfClientId } from '../../schema/index.ts'
+import { defineHandler } from '../lib/action.ts'
+import { verifyCredential } from '../lib/credentials.ts'
+import { fail } from '../lib/errors.ts'
+
+/** Seed 002 §3.1: binds this client_id to the employee its mqtt_password names. */
+export default defineHandler({
+  action: 'auth.bind',
+  audit: (input, data) => ({ operator: data.employee_id, params: { device_info: input.device_info ?? null } }),
+  async handle({ input, call, env, sql }) {
+    const cred = await verifyCredential(env, input.mqtt_password)
+    if (!cred) fail(401, 'mqtt_password is not a valid credential')
+    const employee_id = cred.employeeId
+    if (input.employee_id !== undefined && input.employee_id !== employee_id) fail(401, 'mqtt_password does not belong to employee_id')
+    if (employeeOfClientId(call.clientId) !== employee_id) {
+      fail(403, `client_id must follow ${CLIENT_ID_SCHEME} with employee_id ${employee_id}`)
+    }
+    const [emp] = (await sql.query('SELECT status, credential_version FROM employee WHERE employee_id = $1', [employee_id])) as Array<{
+      status: string
+      credential_version: number
+    }>
+    if (!emp || emp.credential_version !== cred.version) fail(401, 'mqtt_password has been revoked')
+    if (emp.status !== 'active') fail(403, 'employee is disabled')
+    return {
+      data: { employee_id },
+      writes: [
+        sql.query(
+          `INSERT INTO client_session (client_id, employee_id, device_info) VALUES ($1, $2, $3)
+           ON CONFLICT (client_id) DO UPDATE SET employee_id = EXCLUDED.employee_id,
+             device_info = EXCLUDED.device_info, connected_at = now(), expires_at = NULL`,
+          [call.clientId, employee_id, input.device_info ?? null],
+        ),
+      ],
+    }
+  },
+})

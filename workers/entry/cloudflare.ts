@@ -1,0 +1,2 @@
+// Cloudflare Workers: bindings arrive as the fetch handler's env.
+export { default } from '../app.ts'

@@ -1,0 +1,41 @@
+import type { ActionName } from '../schema/index.ts'
+import type { Sql } from './lib/db.ts'
+
+/** Configuration arrives only as bindings (`c.env`): wrangler vars/secrets, Deno.env, process.env. */
+export interface Bindings {
+  /** Postgres connection string for the Neon driver. */
+  DATABASE_URL: string
+  /** Only for local runs: a Neon-compatible HTTP endpoint in front of a plain Postgres. */
+  NEON_FETCH_ENDPOINT?: string
+  /** The relay's Ed25519 public key as a JWK (JSON). Workers verify with it and cannot sign. */
+  RELAY_PUBLIC_KEY: string
+  /** HMAC secret (≥ 32 characters) for the mqtt_password tokens employee.create issues. */
+  CREDENTIAL_SECRET: string
+  /** What employee.create tells clients to connect to. */
+  MQTT_PUBLIC_HOST?: string
+  MQTT_PUBLIC_PORT?: string
+  MQTT_PUBLIC_TLS?: string
+}
+
+/** A relay call whose token and body have been verified. */
+export interface RelayCall {
+  action: ActionName
+  clientId: string
+  seqId: string
+  body: Uint8Array
+  bodyHash: string
+}
+
+export interface Caller {
+  employee_id: string
+  name: string
+  role: 'admin' | 'member'
+  status: 'active' | 'disabled'
+}
+
+export interface Variables {
+  call: RelayCall
+  sql: Sql
+}
+
+export type AppEnv = { Bindings: Bindings; Variables: Variables }
