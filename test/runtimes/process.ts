@@ -21,7 +21,10 @@ export interface RunResult {
   ms: number
 }
 
-/** Runs a command to completion; killed (SIGKILL) and rejected after timeoutMs. */
+/**
+ * Runs a command to completion. After timeoutMs it gets SIGTERM (wrangler's launcher forwards that
+ * to its CLI child), SIGKILL 3 s later, and the promise rejects once it has exited.
+ */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<RunResult> {
   const started = performance.now()
   const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -31,19 +34,26 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env: Node
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   return new Promise((resolve, reject) => {
+    let timedOut = false
+    let kill: NodeJS.Timeout | undefined
     const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`))
+      timedOut = true
+      child.kill('SIGTERM')
+      kill = setTimeout(() => child.kill('SIGKILL'), 3_000)
     }, opts.timeoutMs)
-    child.once('error', (err) => {
+    const done = (): void => {
       clearTimeout(timer)
+      clearTimeout(kill)
       live.delete(child)
+    }
+    child.once('error', (err) => {
+      done()
       reject(err)
     })
     child.once('close', (code, signal) => {
-      clearTimeout(timer)
-      live.delete(child)
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started })
+      done()
+      if (timedOut) reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`))
+      else resolve({ code, signal, stdout, stderr, ms: performance.now() - started })
     })
   })
 }

@@ -1,9 +1,10 @@
-import pg from 'pg'
+import { neon, neonConfig } from '@neondatabase/serverless'
 import { actionPath } from '../../schema/index.ts'
 import { generateKeys, type LocalKeys } from '../../local/keys.ts'
 import { createSigner, type Signer } from '../../relay/sign.ts'
 import { ensureAdmin } from '../../local/bootstrap.ts'
-import type { Bindings } from '../../workers/env.ts'
+import type { Hono } from 'hono'
+import type { AppEnv, Bindings } from '../../workers/env.ts'
 import type { TestDatabase } from './db.ts'
 
 export interface WorkerHarness {
@@ -12,7 +13,8 @@ export interface WorkerHarness {
   sign: Signer
   /** A request exactly as the relay sends it: the raw body and its signed token. */
   request(action: string, clientId: string, seqId: string, payload: unknown, opts?: { token?: string; body?: string }): Promise<Request>
-  db: pg.Client
+  /** Direct SQL for assertions, through the same Neon endpoint (PGlite serves one connection). */
+  db: { query(text: string, params?: unknown[]): Promise<{ rows: any[] }>; end(): Promise<void> }
 }
 
 export async function workerHarness(database: TestDatabase, dataDir: string): Promise<WorkerHarness & { admin: Awaited<ReturnType<typeof ensureAdmin>> }> {
@@ -27,8 +29,9 @@ export async function workerHarness(database: TestDatabase, dataDir: string): Pr
     MQTT_PUBLIC_TLS: 'false',
   }
   const sign = await createSigner(keys.relayPrivateJwk)
-  const db = new pg.Client({ connectionString: database.databaseUrl })
-  await db.connect()
+  neonConfig.fetchEndpoint = database.neonEndpoint
+  const sql = neon(database.databaseUrl, { fullResults: true })
+  const db = { query: (text: string, params: unknown[] = []) => sql.query(text, params), end: async () => {} }
   const admin = await ensureAdmin(env, dataDir)
   return {
     env,
@@ -70,7 +73,7 @@ export const nextSeq = () => `s${Date.now().toString(36)}${(seq++).toString(36)}
 
 /** Sends one signed action through the app (as the relay would) and reads the answer. */
 export async function callAction(
-  app: { request: (req: Request, init?: RequestInit, env?: unknown) => Response | Promise<Response> },
+  app: Hono<AppEnv>,
   h: WorkerHarness,
   action: string,
   clientId: string,
