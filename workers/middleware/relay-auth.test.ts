@@ -39,7 +39,7 @@ async function token(claims: Partial<Record<'act' | 'cid' | 'seq' | 'bh', string
     .sign(key)
 }
 
-async function send(tok: string | null, sendBody: string | Uint8Array = bytes, path = '/v1/actions/org.tree') {
+async function send(tok: string | null, sendBody: string | Uint8Array<ArrayBuffer> = bytes, path = '/v1/actions/org.tree') {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (tok !== null) headers.authorization = `Bearer ${tok}`
   const res = await app.request(path, { method: 'POST', body: sendBody, headers }, h.env)
