@@ -124,7 +124,7 @@ describe('the bundle in workerd', () => {
     servers.push(server)
     const base = `http://127.0.0.1:${port}`
     const ms = await waitForHttp(`${base}/healthz`, server, 30_000)
-    console.log(`workerd serve (outbound allow ${allow.join(',')}): answering /healthz after ${(ms / 1000).toFixed(2)} s`)
+    console.log(`workerd serve (outbound allow ${allow.join(',')}): answering /healthz after ${(ms / 1000).toFixed(2)} s (database: ${db.kind})`)
     return { base, server }
   }
 
