@@ -7,7 +7,6 @@ import { importJWK, jwtVerify } from 'jose'
 import mqtt from 'mqtt'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { startEmbeddedBroker } from '../local/broker.ts'
-import type { EmbeddedBroker } from '../local/broker.ts'
 import { generateKeys } from '../local/keys.ts'
 import type { LocalKeys } from '../local/keys.ts'
 import { freePort } from '../local/ports.ts'
@@ -24,6 +23,17 @@ import { startRelay, type Relay } from './relay.ts'
 // ---------------------------------------------------------------------------------------------
 
 const unique = (name: string): string => `${name}-${Math.random().toString(36).slice(2, 10)}`
+
+/** Cleanup must not hang the file if the relay under test does: give up after `ms`. */
+const bounded = (p: Promise<unknown> | undefined, ms = 4_000): Promise<unknown> =>
+  Promise.race([p?.catch(() => {}), sleep(ms)])
+
+/** Every relay test is seconds long; a hang should fail fast, not after the global 30 s. */
+const SUITE = { timeout: 10_000 }
+
+/** 'resolved' if `p` settles within `ms`, else 'hung' (so a hang fails fast with a clear message). */
+const settlesWithin = (p: Promise<unknown>, ms: number): Promise<'resolved' | 'hung'> =>
+  Promise.race([p.then(() => 'resolved' as const), sleep(ms).then(() => 'hung' as const)])
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 3_000): Promise<void> {
   const deadline = performance.now() + timeoutMs
@@ -113,7 +123,7 @@ interface FakeWorker {
   close(): Promise<void>
 }
 
-type Mode = 'echo' | 'stream' | 'slow' | 'hang' | 'forbidden'
+type Mode = 'echo' | 'stream' | 'slow' | 'hang' | 'forbidden' | 'wrong-seq' | 'late-delivery'
 
 async function startFakeWorker(keys: LocalKeys): Promise<FakeWorker> {
   const publicKey = await importJWK(JSON.parse(keys.relayPublicJwk), RELAY_TOKEN.alg)
@@ -174,6 +184,16 @@ async function startFakeWorker(keys: LocalKeys): Promise<FakeWorker> {
         await sleep(2_000)
         if (!res.destroyed) res.end(replyLine)
         return
+      case 'late-delivery': // the delivery comes only after `delay` ms, then the reply
+        res.flushHeaders()
+        await sleep(request.delay ?? 300)
+        if (res.destroyed) return
+        res.write(line({ kind: 'delivery', topic: 'mchat/inbox/x', payload: { late: true } }))
+        res.end(replyLine)
+        return
+      case 'wrong-seq': // a reply line carrying a seq_id of its own
+        res.end(line({ kind: 'reply', seq_id: 'not-yours', code: 0, message: 'ok', data: { n: 1 } }))
+        return
       case 'forbidden':
         res.write(line({ kind: 'delivery', topic: 'mchat/msg/resp/someone/1', payload: { forged: true } }))
         res.end(replyLine)
@@ -208,6 +228,8 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await worker?.close()
+  // Every call the relay made carried a valid token for its exact body.
+  expect(worker?.rejected).toEqual([])
 })
 
 interface RunningRelay {
@@ -241,7 +263,7 @@ async function embeddedSetup(overrides: Partial<RelayConfig> = {}) {
   const clients: MqttClient[] = []
   let running: RunningRelay | undefined
   const close = async (): Promise<void> => {
-    await running?.relay.drain().catch(() => {})
+    await bounded(running?.relay.drain())
     await Promise.all(clients.map((c) => c.endAsync(true)))
     await broker.close()
   }
@@ -263,17 +285,14 @@ async function embeddedSetup(overrides: Partial<RelayConfig> = {}) {
 // One relay on the embedded broker, default behaviour
 // ---------------------------------------------------------------------------------------------
 
-describe('relay on the embedded broker', () => {
+describe('relay on the embedded broker', SUITE, () => {
   let env: Awaited<ReturnType<typeof embeddedSetup>>
-  let broker: EmbeddedBroker
 
   beforeAll(async () => {
-    env = await embeddedSetup({ maxRequestBytes: 1024, workerTimeoutMs: 300 })
-    broker = env.broker
+    env = await embeddedSetup({ maxRequestBytes: 1024, workerTimeoutMs: 800 })
   })
   afterAll(async () => {
     await env?.close()
-    expect(worker.rejected).toEqual([])
   })
 
   it('signs and forwards a request, publishes the delivery, replies and logs without the payload', async () => {
@@ -399,17 +418,24 @@ describe('relay on the embedded broker', () => {
     expect(seen.map((m) => m.topic)).not.toContain('mchat/msg/resp/someone/1')
   })
 
+  it('addresses the reply with the topic seq_id even if the worker reply line carries another', async () => {
+    const cid = unique('c')
+    const reply = await request(env.client, cid, 'mine', envelope('mine', { mode: 'wrong-seq' }))
+    expect(reply).toEqual({ seq_id: 'mine', code: 0, message: 'ok', data: { n: 1 } })
+  })
+
   it('answers every one of 100 concurrent requests exactly once', async () => {
     const cid = unique('burst')
     await env.client.subscribeAsync(replyFilter(cid), { qos: 1 })
     const counts = new Map<string, number>()
     const replies: Reply[] = []
+    const misaddressed: string[] = []
     env.client.on('message', (topic, payload) => {
       if (!topic.startsWith(`mchat/msg/resp/${cid}/`)) return
       const r = JSON.parse(payload.toString()) as Reply
       replies.push(r)
       counts.set(r.seq_id, (counts.get(r.seq_id) ?? 0) + 1)
-      expect(topic).toBe(replyTopic(cid, r.seq_id))
+      if (topic !== replyTopic(cid, r.seq_id)) misaddressed.push(topic)
     })
     const seqs = Array.from({ length: 100 }, (_, i) => `q${i}`)
     await Promise.all(seqs.map((s) => env.client.publishAsync(requestTopic(cid, s), envelope(s), { qos: 1 })))
@@ -418,11 +444,8 @@ describe('relay on the embedded broker', () => {
     expect([...counts.keys()].sort()).toEqual([...seqs].sort())
     expect([...counts.values()].every((n) => n === 1)).toBe(true)
     expect(replies.every((r) => r.code === 0 && (r.data as { handled: string }).handled === r.seq_id)).toBe(true)
+    expect(misaddressed).toEqual([])
     expect(worker.callsFor(cid)).toHaveLength(100)
-  })
-
-  it('keeps the broker usable: the embedded broker is still the one we started', () => {
-    expect(broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/)
   })
 })
 
@@ -431,7 +454,7 @@ describe('relay on the embedded broker', () => {
 // subscribed relay would answer every request)
 // ---------------------------------------------------------------------------------------------
 
-describe('relay configuration and lifecycle (embedded broker)', () => {
+describe('relay configuration and lifecycle (embedded broker)', SUITE, () => {
   it('answers 503 when the worker is down', async () => {
     const env = await embeddedSetup({ workerUrl: `http://127.0.0.1:${await freePort()}` })
     try {
@@ -451,11 +474,34 @@ describe('relay configuration and lifecycle (embedded broker)', () => {
       env.client.on('message', (topic) => topic.startsWith(`mchat/msg/resp/${cid}/`) && answered.add(topic))
       const seqs = Array.from({ length: 12 }, (_, i) => `b${i}`)
       await Promise.all(seqs.map((s) => env.client.publishAsync(requestTopic(cid, s), envelope(s, { mode: 'slow', delay: 150 }), { qos: 1 })))
-      await waitFor('12 replies', () => answered.size === 12, 5_000)
+      await waitFor('12 replies', () => answered.size === 12, 3_000)
       expect(worker.maxConcurrent(cid)).toBeGreaterThan(1) // concurrent, not serialised
       expect(worker.maxConcurrent(cid)).toBeLessThanOrEqual(4)
       expect(worker.callsFor(cid)).toHaveLength(12)
     } finally {
+      await env.close()
+    }
+  })
+
+  it('drain gives up after drainTimeoutMs on a request still in the worker; a second drain() resolves too', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    const env = await embeddedSetup({ drainTimeoutMs: 200, workerTimeoutMs: 2_000 })
+    try {
+      const cid = unique('late')
+      await env.client.publishAsync(requestTopic(cid, '1'), envelope('1', { mode: 'late-delivery', delay: 600 }), { qos: 1 })
+      await waitFor('the worker call', () => worker.callsFor(cid).length === 1)
+      expect(await settlesWithin(env.relay.drain(), 600)).toBe('resolved')
+      expect(env.relay.inFlight()).toBe(1) // abandoned in the worker
+      // The worker's late delivery line reaches a relay that has let go: its publish is stuck
+      // in the ended client, but nothing blows up...
+      await sleep(800)
+      expect(unhandled).toEqual([])
+      // ...and draining again (SIGTERM then SIGINT, or a test's drain then local/start's stop()) returns.
+      expect(await settlesWithin(env.relay.drain(), 1_000)).toBe('resolved')
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
       await env.close()
     }
   })
@@ -519,7 +565,7 @@ async function startProxy(targetPort: number) {
 }
 
 function sessionSuite(name: string, start: () => Promise<{ url: string; port: number; close: () => Promise<void> }>) {
-  describe(`persistent session (${name})`, () => {
+  describe(`persistent session (${name})`, SUITE, () => {
     let broker: { url: string; port: number; close: () => Promise<void> }
     beforeAll(async () => {
       broker = await start()
@@ -540,6 +586,9 @@ function sessionSuite(name: string, start: () => Promise<{ url: string; port: nu
         // Sanity: the first relay serves.
         expect((await request(client, cid, 'before', envelope('before'))).code).toBe(0)
 
+        // Logged once its reply was PUBACKed: nothing of it is left in flight when the relay goes.
+        await waitFor('the first log line', () => first!.logs.some((l) => l.client_id === cid))
+
         // The relay "crashes": its connection drops without UNSUBSCRIBE; the broker keeps its session.
         await proxy.cut()
         await first.relay.drain() // only to stop its reconnect timer; it cannot reach the broker any more
@@ -553,8 +602,28 @@ function sessionSuite(name: string, start: () => Promise<{ url: string; port: nu
         expect(await answer).toMatchObject({ seq_id: 'while-down', code: 0 })
         await waitFor('the log line', () => second!.logs.some((l) => l.client_id === cid && l.seq_id === 'while-down'))
       } finally {
-        await second?.relay.drain()
-        await first?.relay.drain()
+        await bounded(second?.relay.drain())
+        await bounded(first?.relay.drain())
+        await proxy.cut()
+        await client.endAsync(true)
+      }
+    })
+
+    it('drain() resolves within drainTimeoutMs when the broker is gone with a reply still unacknowledged', async () => {
+      const client = await connect(broker.url)
+      const proxy = await startProxy(broker.port)
+      let relay: RunningRelay | undefined
+      try {
+        relay = await relayOn(proxy.url, { drainTimeoutMs: 400 })
+        const cid = unique('stranded')
+        await client.publishAsync(requestTopic(cid, '1'), envelope('1', { mode: 'slow', delay: 200 }), { qos: 1 })
+        await waitFor('the worker call', () => worker.callsFor(cid).length === 1)
+        await proxy.cut() // its reply can now never be PUBACKed
+        await sleep(300)
+        expect(relay.relay.inFlight()).toBe(1)
+        expect(await settlesWithin(relay.relay.drain(), 1_500)).toBe('resolved')
+      } finally {
+        await bounded(relay?.relay.drain())
         await proxy.cut()
         await client.endAsync(true)
       }
@@ -580,7 +649,7 @@ function sessionSuite(name: string, start: () => Promise<{ url: string; port: nu
         expect(await answer).toBeNull()
         expect(worker.callsFor(cid)).toEqual([])
       } finally {
-        await second?.relay.drain()
+        await bounded(second?.relay.drain())
         await client.endAsync(true)
       }
     })
@@ -598,7 +667,7 @@ describe.skipIf(realServicesMissing('mosquitto'))('on real Mosquitto', () => {
     return { url: m.url, port: m.port, close: () => m.stop() }
   })
 
-  describe('two relays in one share group', () => {
+  describe('two relays in one share group', SUITE, () => {
     let mosquitto: MosquittoProcess
     beforeAll(async () => {
       mosquitto = await startMosquitto()
@@ -635,7 +704,7 @@ describe.skipIf(realServicesMissing('mosquitto'))('on real Mosquitto', () => {
         expect(byA).toBeGreaterThan(0)
         expect(byB).toBeGreaterThan(0)
       } finally {
-        await Promise.all([a.relay.drain(), b.relay.drain()])
+        await Promise.all([bounded(a.relay.drain()), bounded(b.relay.drain())])
         await client.endAsync(true)
       }
     })

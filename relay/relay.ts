@@ -51,28 +51,39 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     ...(config.mqttUsername ? { username: config.mqttUsername, password: config.mqttPassword } : {}),
   })
 
-  let active = 0
+  let active = 0 // open requests, until their reply is PUBACKed (what drain waits for)
+  let working = 0 // requests holding an in-flight slot: until their worker call is over
   let draining = false
   const waiting: Array<() => void> = []
   const idle: Array<() => void> = []
 
   // Backpressure: MQTT.js reads the next packet only after this callback, so holding it while
   // `maxInFlight` requests are open bounds the work in flight without serialising it.
+  // While it is held MQTT.js processes no incoming packet at all, PUBACKs included, so a slot must
+  // be released before its request waits for any PUBACK (see `release` in handle), or it deadlocks.
   client.handleMessage = (_packet, done) => {
-    if (active < config.maxInFlight) done()
+    if (working < config.maxInFlight) done()
     else waiting.push(() => done())
   }
 
   // Attached before connecting: on session resume the broker sends stored requests right behind CONNACK.
   client.on('message', (topic, payload) => {
     active++
+    working++
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      working--
+      if (working < config.maxInFlight) waiting.shift()?.()
+    }
     const started = performance.now()
-    handle(client, signer, config, topic, payload)
+    handle(client, signer, config, topic, payload, release)
       .then((r) => r && log({ ...r, latency_ms: Math.round((performance.now() - started) * 100) / 100 }))
       .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
       .finally(() => {
+        release()
         active--
-        if (active < config.maxInFlight) waiting.shift()?.()
         if (active === 0) idle.splice(0).forEach((f) => f())
       })
   })
@@ -94,31 +105,47 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   client.on('offline', () => info('mqtt offline, reconnecting'))
   client.connect()
 
+  let drained: Promise<void> | undefined
   return {
     ready,
     inFlight: () => active,
-    async drain() {
-      draining = true
-      if (client.connected) await client.unsubscribeAsync(filter).catch(() => {})
-      if (active > 0) {
-        await Promise.race([
-          new Promise<void>((r) => idle.push(r)),
-          new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref()),
-        ])
-      }
-      await client.endAsync()
-    },
+    // Idempotent: ending an MQTT.js client a second time never calls back.
+    drain: () =>
+      (drained ??= (async () => {
+        draining = true
+        if (client.connected) await client.unsubscribeAsync(filter).catch(() => {})
+        if (active > 0) {
+          await Promise.race([
+            new Promise<void>((r) => idle.push(r)),
+            new Promise<void>((r) => setTimeout(r, config.drainTimeoutMs).unref()),
+          ])
+        }
+        // Forced once the drain timed out: a graceful end waits for every outstanding PUBACK, which
+        // never comes while the broker is unreachable.
+        await client.endAsync(active > 0)
+      })()),
   }
 }
 
 type Handled = { client_id: string; seq_id: string; action: string; code: number } | null
 
-async function handle(client: MqttClient, sign: Signer, config: RelayConfig, topic: string, payload: Buffer): Promise<Handled> {
+/** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
+async function handle(
+  client: MqttClient,
+  sign: Signer,
+  config: RelayConfig,
+  topic: string,
+  payload: Buffer,
+  release: () => void,
+): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
   const respond = async (reply: Reply, action = '-') => {
-    await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify({ seq_id, ...reply }), { qos: 1 })
+    release()
+    // seq_id is the topic's: a seq_id in the worker's reply line must not override it.
+    const body = { seq_id, code: reply.code, message: reply.message, data: reply.data }
+    await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify(body), { qos: 1 })
     return { client_id, seq_id, action, code: reply.code }
   }
 
@@ -150,6 +177,7 @@ async function handle(client: MqttClient, sign: Signer, config: RelayConfig, top
       published.push(client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false }))
     },
   })
+  release()
   // The sender hears "sent" only once the broker has accepted every delivery.
   await Promise.all(published)
   return respond(reply, env.action)

@@ -1,9 +1,10 @@
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
+import { listen } from '../../local/ports.ts'
 import app from '../app.ts'
 import type { Bindings } from '../env.ts'
-import { listen } from '../../local/ports.ts'
 
 export interface WorkerServer {
   url: string
@@ -12,15 +13,15 @@ export interface WorkerServer {
 
 /** Serves the workers on Node with the given bindings (local runs and tests). */
 export async function serveWorkers(env: Bindings, port = 0, host = '127.0.0.1'): Promise<WorkerServer> {
-  const server = createAdaptorServer({ fetch: (req: Request) => app.fetch(req, env) })
+  const server = createAdaptorServer({ fetch: (req: Request) => app.fetch(req, env) }) as Server
   server.on('connection', (socket) => socket.setNoDelay(true))
-  await listen(server as import('node:net').Server, port, host, 'workers HTTP')
+  await listen(server, port, host, 'workers HTTP')
   const actual = (server.address() as AddressInfo).port
   return {
     url: `http://${host}:${actual}`,
     close: () =>
       new Promise((resolve) => {
-        ;(server as import('node:http').Server).closeAllConnections?.()
+        server.closeAllConnections()
         server.close(() => resolve())
       }),
   }
