@@ -35,8 +35,9 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
       if (parsed.success && isErrorCode(parsed.data.code)) return fail(parsed.data.code, parsed.data.message)
     }
     return fail(Code.INTERNAL, `worker failed (HTTP ${res.status})`)
-  } catch (err) {
-    return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.INTERNAL, `worker answer unreadable (${cause(err)})`)
+  } catch {
+    // The details (a zod or JSON error) are for the worker's logs, not for the client.
+    return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.INTERNAL, 'worker answer malformed')
   }
 }
 

@@ -78,7 +78,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       if (working < config.maxInFlight) waiting.shift()?.()
     }
     const started = performance.now()
-    handle(client, signer, config, topic, payload, release)
+    handle({ client, sign: signer, config, info }, topic, payload, release)
       .then((r) => r && log({ ...r, latency_ms: Math.round((performance.now() - started) * 100) / 100 }))
       .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
       .finally(() => {
@@ -113,7 +113,9 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     drain: () =>
       (drained ??= (async () => {
         draining = true
-        if (client.connected) await client.unsubscribeAsync(filter).catch(() => {})
+        // In a share group, leaving hands new requests to the other members at once. A lone relay
+        // stays subscribed so its persistent session queues what arrives until it is back.
+        if (config.shareGroup && client.connected) await client.unsubscribeAsync(filter).catch(() => {})
         if (active > 0) {
           await Promise.race([
             new Promise<void>((r) => idle.push(r)),
@@ -130,14 +132,14 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
 type Handled = { client_id: string; seq_id: string; action: string; code: number } | null
 
 /** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
-async function handle(
-  client: MqttClient,
-  sign: Signer,
-  config: RelayConfig,
-  topic: string,
-  payload: Buffer,
-  release: () => void,
-): Promise<Handled> {
+interface HandleDeps {
+  client: MqttClient
+  sign: Signer
+  config: RelayConfig
+  info: (msg: string) => void
+}
+
+async function handle({ client, sign, config, info }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
@@ -173,8 +175,10 @@ async function handle(
     timeoutMs: config.workerTimeoutMs,
     onDelivery: (d: Delivery) => {
       // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
-      if (!isDeliveryTopic(d.topic)) throw new Error(`worker asked to publish on ${d.topic}`)
-      published.push(client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false }))
+      if (!isDeliveryTopic(d.topic)) return info(`${env.action} asked to publish on ${d.topic}: refused`)
+      const p = client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false })
+      p.catch(() => {}) // observed below; this only keeps a failure before then from going unhandled
+      published.push(p)
     },
   })
   release()
