@@ -5,7 +5,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { freePort } from '../../local/ports.ts'
 import { startTestDatabase, type TestDatabase } from '../support/db.ts'
 import { readAnswer, workerHarness } from '../support/workers.ts'
-import { bin, run, sendTo, start, waitForHttp, type Server } from './process.ts'
+import { denoBin, realServicesMissing } from '../support/services.ts'
+import { run, sendTo, start, waitForHttp, type Server } from './process.ts'
 
 /**
  * The workers under Deno, for real: `deno check` of the Deno entry, and `deno serve` of it with
@@ -25,15 +26,15 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
 
-describe('deno check', () => {
+describe.skipIf(realServicesMissing('deno'))('deno check', () => {
   it(`type-checks ${ENTRY}`, { timeout: 120_000 }, async () => {
-    const r = await run(bin('deno'), ['check', ENTRY], { env: denoEnv, timeoutMs: 110_000 })
+    const r = await run(denoBin, ['check', ENTRY], { env: denoEnv, timeoutMs: 110_000 })
     console.log(`deno check ${ENTRY}: ${(r.ms / 1000).toFixed(2)} s (fresh DENO_DIR)`)
     expect(r.code, `deno check failed:\n${r.stdout}\n${r.stderr}`).toBe(0)
   })
 })
 
-describe('deno serve', () => {
+describe.skipIf(realServicesMissing('deno'))('deno serve', () => {
   let db: TestDatabase
   let h: Awaited<ReturnType<typeof workerHarness>>
   let server: Server
@@ -47,7 +48,7 @@ describe('deno serve', () => {
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
     const args = ['serve', '--allow-net', '--allow-env', '--host', '127.0.0.1', '--port', String(port), ENTRY]
-    server = start(bin('deno'), args, { env: { ...denoEnv, ...h.env } })
+    server = start(denoBin, args, { env: { ...denoEnv, ...h.env } })
     const ms = await waitForHttp(`${base}/healthz`, server, 60_000)
     console.log(`deno serve ${ENTRY}: answering /healthz after ${(ms / 1000).toFixed(2)} s (database: ${db.kind})`)
   }, 90_000)

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 
 /**
@@ -29,7 +31,22 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
-const missing = { postgres: probePostgres(), mosquitto: probeMosquitto() }
+/**
+ * Deno: MCHAT_DENO_BIN, else the binary npm installs on linux-x64 (the optional dependency
+ * @deno/linux-x64-glibc), else `deno` on PATH.
+ */
+export const denoBin: string = (() => {
+  if (process.env.MCHAT_DENO_BIN) return process.env.MCHAT_DENO_BIN
+  const fromNpm = fileURLToPath(new URL('../../node_modules/@deno/linux-x64-glibc/deno', import.meta.url))
+  return existsSync(fromNpm) ? fromNpm : 'deno'
+})()
+
+function probeDeno(): string | null {
+  const r = spawnSync(denoBin, ['--version'], { encoding: 'utf8', timeout: 10_000 })
+  return r.status === 0 ? null : `deno not runnable (${denoBin})`
+}
+
+const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno() }
 
 /** Why real-service tests cannot run here, or null when they can. Throws under MCHAT_REQUIRE_SERVICES=1. */
 export function realServicesMissing(...which: Array<keyof typeof missing>): string | null {
