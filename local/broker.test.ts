@@ -8,21 +8,12 @@ import type { IClientOptions, MqttClient } from 'mqtt'
 import WebSocket from 'ws'
 import { startEmbeddedBroker } from './broker.ts'
 import type { EmbeddedBroker } from './broker.ts'
+import { connectMqtt } from '../test/support/mqtt-client.ts'
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url))
 const unique = (name: string): string => `${name}-${Math.random().toString(36).slice(2, 10)}`
 
-/** Connects and waits for CONNACK; sets TCP_NODELAY on every (re)connect, which MQTT.js does not. */
-async function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts })
-  client.on('connect', () => (client.stream as Partial<Socket>).setNoDelay?.(true))
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-    client.once('close', () => reject(new Error(`connection to ${url} closed before CONNACK`)))
-  })
-  return client
-}
+const connect = connectMqtt
 
 function nextMessage(client: MqttClient, topic: string): Promise<{ payload: string; retain: boolean }> {
   return new Promise((resolve) => {

@@ -4,7 +4,6 @@ import net from 'node:net'
 import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { importJWK, jwtVerify } from 'jose'
-import mqtt from 'mqtt'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { startEmbeddedBroker } from '../local/broker.ts'
 import { generateKeys } from '../local/keys.ts'
@@ -17,6 +16,7 @@ import { Code, RELAY_TOKEN, WORKER_ANSWER_TYPE, bodyHash, replyFilter, replyTopi
 import { RELAY_DEFAULTS, type RelayConfig } from './config.ts'
 import type { RequestLogLine } from './log.ts'
 import { startRelay, type Relay } from './relay.ts'
+import { connectMqtt } from '../test/support/mqtt-client.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -43,16 +43,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 3_000): Pr
   }
 }
 
-/** Connects and waits for CONNACK; TCP_NODELAY on every (re)connect. */
-async function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts })
-  client.on('connect', () => (client.stream as Partial<Socket>).setNoDelay?.(true))
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
-  return client
-}
+const connect = connectMqtt
 
 interface Received {
   topic: string

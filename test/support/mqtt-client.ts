@@ -22,8 +22,20 @@ export interface TestClient {
 
 let counter = 0
 
+/** Connects and waits for CONNACK; sets TCP_NODELAY on every (re)connect, which MQTT.js does not. */
+export async function connectMqtt(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...opts })
+  client.on('connect', () => (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true))
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+    client.once('close', () => reject(new Error(`connection to ${url} closed before CONNACK`)))
+  })
+  return client
+}
+
 export async function connectClient(url: string, clientId: string, opts: IClientOptions = {}): Promise<TestClient> {
-  const client = mqtt.connect(url, { clientId, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts })
+  const client = await connectMqtt(url, { clientId, protocolVersion: 4, ...opts })
   const received: Received[] = []
   const waiters: Array<{ topic: string; pred: (p: any) => boolean; resolve: (r: Received) => void }> = []
   client.on('message', (topic, buf) => {
@@ -40,11 +52,6 @@ export async function connectClient(url: string, clientId: string, opts: IClient
       else waiters.push(w)
     }
   })
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
-  ;(client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true)
   await client.subscribeAsync(replyFilter(clientId), { qos: 1 })
 
   const waitFor: TestClient['waitFor'] = (topic, pred = () => true, timeoutMs = 10_000) => {
