@@ -4,21 +4,27 @@ import { verifyCredential } from '../lib/credentials.ts'
 import { fail } from '../lib/errors.ts'
 
 /** Seed 002 §3.1: binds this client_id to the employee its mqtt_password names. */
+interface Loaded {
+  cred: { employeeId: string; version: number } | null
+  employee: { status: string; credential_version: number } | undefined
+}
+
 export default defineHandler({
   action: 'auth.bind',
   audit: (input, data) => ({ operator: data.employee_id, params: { device_info: input.device_info ?? null } }),
-  async handle({ input, call, env, sql }) {
+  async load(input, sql, env): Promise<Loaded> {
     const cred = await verifyCredential(env, input.mqtt_password)
+    if (!cred) return { cred, employee: undefined }
+    const rows = await sql.query('SELECT status, credential_version FROM employee WHERE employee_id = $1', [cred.employeeId])
+    return { cred, employee: rows[0] as Loaded['employee'] }
+  },
+  async handle({ input, call, sql, loaded: { cred, employee: emp } }) {
     if (!cred) fail(401, 'mqtt_password is not a valid credential')
     const employee_id = cred.employeeId
     if (input.employee_id !== undefined && input.employee_id !== employee_id) fail(401, 'mqtt_password does not belong to employee_id')
     if (employeeOfClientId(call.clientId) !== employee_id) {
       fail(403, `client_id must follow ${CLIENT_ID_SCHEME} with employee_id ${employee_id}`)
     }
-    const [emp] = (await sql.query('SELECT status, credential_version FROM employee WHERE employee_id = $1', [employee_id])) as Array<{
-      status: string
-      credential_version: number
-    }>
     if (!emp || emp.credential_version !== cred.version) fail(401, 'mqtt_password has been revoked')
     if (emp.status !== 'active') fail(403, 'employee is disabled')
     return {

@@ -57,6 +57,12 @@ describe('employee.create', () => {
     expect((await callAction(app, s.h, 'employee.create', s.admin, { name: 'A', is_ai_agent: 'yes' })).reply.code).toBe(400)
   })
 
+  it('answers input Postgres cannot store (a NUL byte) with 400, not 500', async () => {
+    const a = await callAction(app, s.h, 'employee.create', s.admin, { name: 'a\u0000b' })
+    expect([a.status, a.reply.code]).toEqual([400, 400])
+    expect(a.reply.message).toMatch(/^invalid value: /)
+  })
+
   it('answers 409 for a taken employee_id and 404 for an unknown department or manager', async () => {
     expect((await callAction(app, s.h, 'employee.create', s.admin, { name: 'Dup', employee_id: 'admin' })).reply).toMatchObject({ code: 409, message: 'employee_id: already exists' })
     expect((await callAction(app, s.h, 'employee.create', s.admin, { name: 'D', department_id: 'dept_none' })).reply).toMatchObject({ code: 404, message: 'department_id: no such department' })

@@ -2,10 +2,10 @@ import type { z } from 'zod'
 import type { orgDepartment, orgEmployee } from '../../schema/index.ts'
 import { defineHandler } from '../lib/action.ts'
 
-/** Seed 002 §3.5: the departments and the employees, in one round trip. */
+/** Seed 002 §3.5: the departments and the employees, read alongside the session lookup. */
 export default defineHandler({
   action: 'org.tree',
-  async handle({ sql }) {
+  async load(_input, sql) {
     const [row] = (await sql.query(
       `SELECT
          (SELECT coalesce(json_agg(json_build_object(
@@ -18,6 +18,9 @@ export default defineHandler({
              ORDER BY e.department_id NULLS FIRST, e.created_at, e.employee_id), '[]')
             FROM employee e) AS employees`,
     )) as Array<{ departments: z.infer<typeof orgDepartment>[]; employees: z.infer<typeof orgEmployee>[] }>
-    return { data: { departments: row!.departments, employees: row!.employees } }
+    return row!
+  },
+  async handle({ loaded }) {
+    return { data: { departments: loaded.departments, employees: loaded.employees } }
   },
 })

@@ -28,8 +28,11 @@ export interface Outcome<A extends ActionName> {
 
 export interface ActionHandler<A extends ActionName, L = undefined> {
   action: A
-  /** Reads only (its result is dropped if the caller turns out not to be allowed). */
-  load?: (input: RequestOf<A>, sql: Sql) => Promise<L>
+  /**
+   * Reads only, run in parallel with the session lookup to save a round trip; its result is
+   * dropped if the caller turns out not to be allowed.
+   */
+  load?: (input: RequestOf<A>, sql: Sql, env: Bindings) => Promise<L>
   /** When present the action is audited with what this returns (never secrets). */
   audit?: (input: RequestOf<A>, data: ReplyOf<A>) => { params: Record<string, unknown>; operator?: string }
   /** The form kept for replays, when the reply holds something that must not rest in the database. */

@@ -20,6 +20,8 @@ export function dbErrorToHttp(err: unknown): HTTPException | undefined {
   if (!(err instanceof NeonDbError)) return undefined
   const known = err.constraint ? CONSTRAINTS[err.constraint] : undefined
   if (known) return new HTTPException(known[0], { message: known[1] })
+  // Class 22 (data exception, e.g. a NUL byte in text) and check violations: the input's fault.
+  if (err.code?.startsWith('22') || err.code === '23514') return new HTTPException(400, { message: `invalid value: ${err.message}` })
   return undefined
 }
 

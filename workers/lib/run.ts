@@ -16,7 +16,7 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
     const input = parseInput(call, contract.request)
     const sql = openDb(c.env)
 
-    const [ctx, loaded] = await Promise.all([loadContext(sql, call), handler.load?.(input as never, sql)])
+    const [ctx, loaded] = await Promise.all([loadContext(sql, call), handler.load?.(input as never, sql, c.env)])
     if (ctx.stored) return replay(handler, ctx.stored, input, ctx.caller, call, c.env)
 
     if (contract.session === 'required') {

@@ -15,9 +15,11 @@ export function relayAuth(): MiddlewareHandler<AppEnv> {
     const token = header.startsWith('Bearer ') ? header.slice(7) : ''
     if (!token) fail(401, 'relay token missing')
 
+    // Outside the try: a broken RELAY_PUBLIC_KEY is our misconfiguration (500), not a bad token.
+    const key = await relayPublicKey(c.env.RELAY_PUBLIC_KEY)
     let payload
     try {
-      ;({ payload } = await jwtVerify(token, await relayPublicKey(c.env.RELAY_PUBLIC_KEY), {
+      ;({ payload } = await jwtVerify(token, key, {
         algorithms: [RELAY_TOKEN.alg],
         issuer: RELAY_TOKEN.issuer,
         audience: RELAY_TOKEN.audience,
