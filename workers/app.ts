@@ -10,6 +10,8 @@ import type { ActionHandler } from './lib/action.ts'
 import { dbErrorToHttp, isDbUnavailable } from './lib/errors.ts'
 import { runAction } from './lib/run.ts'
 import { relayAuth } from './middleware/relay-auth.ts'
+import { resolveSession } from './middleware/resolve-session.ts'
+import { validateInput } from './middleware/validate-input.ts'
 
 /** Every action's handler; the type makes a contract without a handler a compile error. */
 export const handlers: { [A in ActionName]: ActionHandler<A, any> } = {
@@ -23,7 +25,8 @@ export function createApp() {
   const app = new Hono<AppEnv>()
   app.get('/healthz', (c) => c.text('ok'))
   for (const handler of Object.values(handlers)) {
-    app.post(actionPath(handler.action), relayAuth(), runAction(handler as ActionHandler<ActionName, unknown>))
+    const h = handler as ActionHandler<ActionName, unknown>
+    app.post(actionPath(h.action), relayAuth(), validateInput(), resolveSession(h), runAction(h))
   }
   app.notFound((c) => c.json(failReply(404, 'unknown action'), 404))
   app.onError((err, c) => {

@@ -33,9 +33,15 @@ export interface Caller {
   status: 'active' | 'disabled'
 }
 
+/** What the middleware chain hands on: relayAuth → validateInput → resolveSession → runAction. */
 export interface Variables {
   call: RelayCall
+  /** The request validated by the action's contract. */
+  input: unknown
   sql: Sql
+  caller: Caller | null
+  /** What the action's `load` read. */
+  loaded: unknown
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables }
