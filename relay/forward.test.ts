@@ -154,10 +154,9 @@ describe('forward()', () => {
       await sleep(1_000)
       if (!res.destroyed) res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(ndjson([{ kind: 'reply', code: 0, message: 'ok', data: null }]))
     }
-    const started = performance.now()
+    // The worker does answer (code 0) later: a 504 means forward() did not wait for it.
     const { reply } = await call({ timeoutMs: 200 })
     expect(reply.code).toBe(Code.TIMEOUT)
-    expect(performance.now() - started).toBeLessThan(900)
   })
 
   it('returns 504 when the worker stalls mid-stream, after the deliveries it already sent', async () => {
@@ -197,7 +196,6 @@ describe('forward()', () => {
     }
     let deliveredAt = 0
     let replyWrittenWhenDelivered = true
-    const started = performance.now()
     const { reply } = await call({
       onDelivery: () => {
         deliveredAt = performance.now()
@@ -208,7 +206,5 @@ describe('forward()', () => {
     expect(replyWrittenWhenDelivered).toBe(false)
     expect(deliveredAt).toBeGreaterThan(0)
     expect(deliveredAt).toBeLessThan(replyWrittenAt)
-    // Streamed, not buffered: well before the 300 ms pause ended.
-    expect(deliveredAt - started).toBeLessThan(200)
   })
 })
