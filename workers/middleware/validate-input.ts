@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import { actions, describeZodError } from '../../schema/index.ts'
+import { actions, checkEnvelope, describeZodError } from '../../schema/index.ts'
 import type { AppEnv } from '../env.ts'
 import { fail } from '../lib/errors.ts'
 
@@ -13,10 +13,10 @@ export function validateInput(): MiddlewareHandler<AppEnv> {
     } catch {
       fail(400, 'payload is not valid JSON')
     }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) fail(400, 'payload must be a JSON object')
-    const { action, seq_id, ...rest } = payload as Record<string, unknown>
-    if (action !== call.action) fail(400, 'action: does not match the route')
-    if (seq_id !== undefined && seq_id !== call.seqId) fail(400, 'seq_id: does not match the seq_id in the topic')
+    const envelope = checkEnvelope(payload, call.seqId)
+    if (!envelope.ok) fail(400, envelope.message)
+    if (envelope.action !== call.action) fail(400, 'action: does not match the route')
+    const { action: _a, seq_id: _s, ...rest } = payload as Record<string, unknown>
     const parsed = actions[call.action].request.safeParse(rest)
     if (!parsed.success) fail(400, describeZodError(parsed.error))
     c.set('input', parsed.data)
