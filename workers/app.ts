@@ -1,43 +1,68 @@
 import { Hono } from 'hono'
-import { HTTPException } from 'hono/http-exception'
 import { actionPath, fail as failReply, type ActionName } from '../schema/index.ts'
+import agentCapabilityList from './actions/agent.capability_list.ts'
+import auditQuery from './actions/audit.query.ts'
 import authBind from './actions/auth.bind.ts'
+import authChallenge from './actions/auth.challenge.ts'
+import departmentCreate from './actions/department.create.ts'
+import departmentDelete from './actions/department.delete.ts'
+import departmentUpdate from './actions/department.update.ts'
 import employeeCreate from './actions/employee.create.ts'
+import employeeUpdate from './actions/employee.update.ts'
+import groupCreate from './actions/group.create.ts'
+import groupDismiss from './actions/group.dismiss.ts'
+import groupMemberAdd from './actions/group.member_add.ts'
+import groupMemberRemove from './actions/group.member_remove.ts'
+import msgReadAck from './actions/msg.read_ack.ts'
+import msgSendGroup from './actions/msg.send_group.ts'
 import msgSendPrivate from './actions/msg.send_private.ts'
 import orgTree from './actions/org.tree.ts'
 import type { AppEnv } from './env.ts'
-import type { ActionHandler } from './lib/action.ts'
-import { dbErrorToHttp, isDbUnavailable } from './lib/errors.ts'
+import { isOneTrip, type AnyHandler } from './lib/action.ts'
+import { errorReply } from './lib/errors.ts'
 import { runAction } from './lib/run.ts'
+import { admitOnce } from './middleware/admit-once.ts'
+import { auditAttempt } from './middleware/audit-attempt.ts'
+import { rateLimit } from './middleware/rate-limit.ts'
 import { relayAuth } from './middleware/relay-auth.ts'
 import { resolveSession } from './middleware/resolve-session.ts'
 import { validateInput } from './middleware/validate-input.ts'
 
 /** Every action's handler; the type makes a contract without a handler a compile error. */
-export const handlers: { [A in ActionName]: ActionHandler<A, any> } = {
+export const handlers: { [A in ActionName]: AnyHandler<A> } = {
   'auth.bind': authBind,
+  'auth.challenge': authChallenge,
   'employee.create': employeeCreate,
+  'employee.update': employeeUpdate,
   'org.tree': orgTree,
+  'department.create': departmentCreate,
+  'department.update': departmentUpdate,
+  'department.delete': departmentDelete,
+  'group.create': groupCreate,
+  'group.dismiss': groupDismiss,
+  'group.member_add': groupMemberAdd,
+  'group.member_remove': groupMemberRemove,
   'msg.send_private': msgSendPrivate,
+  'msg.send_group': msgSendGroup,
+  'msg.read_ack': msgReadAck,
+  'agent.capability_list': agentCapabilityList,
+  'audit.query': auditQuery,
 }
 
 export function createApp() {
   const app = new Hono<AppEnv>()
   app.get('/healthz', (c) => c.text('ok'))
-  for (const handler of Object.values(handlers)) {
-    const h = handler as ActionHandler<ActionName, unknown>
-    app.post(actionPath(h.action), relayAuth(), validateInput(), resolveSession(h), runAction(h))
+  for (const handler of Object.values(handlers) as AnyHandler<ActionName>[]) {
+    const front = [relayAuth(), auditAttempt(handler), validateInput(), rateLimit()] as const
+    if (isOneTrip(handler)) app.post(actionPath(handler.action), ...front, admitOnce(handler))
+    else app.post(actionPath(handler.action), ...front, resolveSession(handler), runAction(handler))
   }
   app.notFound((c) => c.json(failReply(404, 'unknown action'), 404))
   app.onError((err, c) => {
-    const known = err instanceof HTTPException ? err : dbErrorToHttp(err)
-    if (known) return c.json(failReply(known.status as 400, known.message), known.status)
-    if (isDbUnavailable(err)) {
-      console.error(`database unavailable: ${err.message}`)
-      return c.json(failReply(503, 'database unavailable'), 503)
-    }
-    console.error(err)
-    return c.json(failReply(500, 'internal error'), 500)
+    const reply = errorReply(err)
+    if (reply.code === 503) console.error(`database unavailable: ${err.message}`)
+    else if (reply.code === 500) console.error(err)
+    return c.json({ ...failReply(reply.code, reply.message), data: reply.data }, reply.code)
   })
   return app
 }

@@ -1,5 +1,6 @@
 import type { ActionName } from '../schema/index.ts'
 import type { Sql } from './lib/db.ts'
+import type { Verdict } from './lib/rate-limit.ts'
 
 /** Configuration arrives only as bindings (`c.env`): wrangler vars/secrets, Deno.env, process.env. */
 export interface Bindings {
@@ -15,6 +16,18 @@ export interface Bindings {
   MQTT_PUBLIC_HOST?: string
   MQTT_PUBLIC_PORT?: string
   MQTT_PUBLIC_TLS?: string
+  /** Lifetime of an auth.challenge token in seconds (default 120, at most 900). */
+  CHALLENGE_TTL_SECONDS?: string
+  /** The rate limiter's store (Upstash Redis REST). Unset: no rate limiting. */
+  UPSTASH_REDIS_REST_URL?: string
+  UPSTASH_REDIS_REST_TOKEN?: string
+  /** Per employee, `N/<window>` (e.g. 120/10s) for msg.* and for every other action. */
+  RATE_LIMIT_MESSAGE?: string
+  RATE_LIMIT_MANAGEMENT?: string
+  /** Bounded wait for the limiter in ms (default 200); then RATE_LIMIT_ON_ERROR applies. */
+  RATE_LIMIT_TIMEOUT_MS?: string
+  /** `open` (default): a request passes when the limiter cannot answer; `closed`: it gets 503. */
+  RATE_LIMIT_ON_ERROR?: string
 }
 
 /** A relay call whose token and body have been verified. */
@@ -42,6 +55,8 @@ export interface Variables {
   caller: Caller | null
   /** What the action's `load` read. */
   loaded: unknown
+  /** The rate limiter's answer, asked for in parallel with the database. */
+  verdict: Promise<Verdict>
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables }

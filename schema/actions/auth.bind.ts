@@ -16,4 +16,5 @@ export const authBind = defineAction({
   reply: z.object({ employee_id: employeeId }),
   session: 'none',
   effect: 'write',
+  limit: 'management',
 })

@@ -10,6 +10,10 @@ export interface ActionContract<Name extends string = string, Req extends z.ZodT
   session: 'none' | 'required'
   /** `write`: the reply is stored so a repeated (client_id, seq_id) returns it without a second effect. */
   effect: 'read' | 'write'
+  /** The rate-limit class it counts against, per employee: conversation traffic or everything else. */
+  limit: RateLimitClass
 }
+
+export type RateLimitClass = 'message' | 'management'
 
 export const defineAction = <N extends string, Req extends z.ZodType, Res extends z.ZodType>(c: ActionContract<N, Req, Res>) => c

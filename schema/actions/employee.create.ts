@@ -16,16 +16,22 @@ export const mqttConnection = z.object({
 })
 export type MqttConnection = z.infer<typeof mqttConnection>
 
+/** Field rules shared by employee.create and employee.update. */
+export const employeeFields = {
+  name: z.string().trim().min(1).max(64),
+  skills_badge: z.array(z.string().min(1).max(32)).max(16),
+}
+
 export const employeeCreate = defineAction({
   name: 'employee.create',
   request: z.object({
     employee_id: employeeId.optional(),
-    name: z.string().trim().min(1).max(64),
+    name: employeeFields.name,
     is_ai_agent: z.boolean().default(false),
     department_id: departmentId.nullish(),
     manager_id: employeeId.nullish(),
     role: employeeRole.default('member'),
-    skills_badge: z.array(z.string().min(1).max(32)).max(16).default([]),
+    skills_badge: employeeFields.skills_badge.default([]),
   }),
   reply: z.object({
     employee_id: employeeId,
@@ -35,4 +41,5 @@ export const employeeCreate = defineAction({
   }),
   session: 'required',
   effect: 'write',
+  limit: 'management',
 })

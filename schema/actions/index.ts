@@ -1,15 +1,41 @@
 import type { z } from 'zod'
+import { agentCapabilityList } from './agent.capability_list.ts'
+import { auditQuery } from './audit.query.ts'
 import { authBind } from './auth.bind.ts'
+import { authChallenge } from './auth.challenge.ts'
+import { departmentCreate } from './department.create.ts'
+import { departmentDelete } from './department.delete.ts'
+import { departmentUpdate } from './department.update.ts'
 import { employeeCreate } from './employee.create.ts'
+import { employeeUpdate } from './employee.update.ts'
+import { groupCreate } from './group.create.ts'
+import { groupDismiss } from './group.dismiss.ts'
+import { groupMemberAdd } from './group.member_add.ts'
+import { groupMemberRemove } from './group.member_remove.ts'
+import { msgReadAck } from './msg.read_ack.ts'
+import { msgSendGroup } from './msg.send_group.ts'
 import { msgSendPrivate } from './msg.send_private.ts'
 import { orgTree } from './org.tree.ts'
 
-/** Every action MChat serves, by its name (seed 002 §2). */
+/** Every action MChat serves, by its name (seed 002 §2.1–2.3, §2.5; audit.query for seed 000 §6.3). */
 export const actions = {
   [authBind.name]: authBind,
+  [authChallenge.name]: authChallenge,
   [employeeCreate.name]: employeeCreate,
+  [employeeUpdate.name]: employeeUpdate,
   [orgTree.name]: orgTree,
+  [departmentCreate.name]: departmentCreate,
+  [departmentUpdate.name]: departmentUpdate,
+  [departmentDelete.name]: departmentDelete,
+  [groupCreate.name]: groupCreate,
+  [groupDismiss.name]: groupDismiss,
+  [groupMemberAdd.name]: groupMemberAdd,
+  [groupMemberRemove.name]: groupMemberRemove,
   [msgSendPrivate.name]: msgSendPrivate,
+  [msgSendGroup.name]: msgSendGroup,
+  [msgReadAck.name]: msgReadAck,
+  [agentCapabilityList.name]: agentCapabilityList,
+  [auditQuery.name]: auditQuery,
 } as const
 
 export type Actions = typeof actions

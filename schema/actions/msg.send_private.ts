@@ -9,6 +9,7 @@ export const msgSendPrivate = defineAction({
   reply: z.object({ msg_id: z.string(), to_employee_id: employeeId, sent_at: isoTime }),
   session: 'required',
   effect: 'write',
+  limit: 'message',
 })
 
 /** Delivered on mchat/inbox/{to_employee_id} (seed 002 §3.11). Never stored server-side. */

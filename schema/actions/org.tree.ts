@@ -25,4 +25,5 @@ export const orgTree = defineAction({
   reply: z.object({ departments: z.array(orgDepartment), employees: z.array(orgEmployee) }),
   session: 'required',
   effect: 'read',
+  limit: 'management',
 })

@@ -12,6 +12,9 @@ export const requireServices = process.env.MCHAT_REQUIRE_SERVICES === '1'
 /** Admin connection to the machine's real PostgreSQL (a database named `postgres` on it). */
 export const realPgAdminUrl = process.env.MCHAT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
+/** The machine's real Redis (no password unless the URL carries one). */
+export const realRedisUrl = process.env.MCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
 export const mosquittoBin = process.env.MCHAT_MOSQUITTO_BIN ?? 'mosquitto'
 
 function probePostgres(): string | null {
@@ -21,6 +24,12 @@ function probePostgres(): string | null {
   return r.status === 0 ? null : `PostgreSQL not reachable at ${redact(realPgAdminUrl)}: ${(r.stderr || 'timeout').trim()}`
 }
 
+function probeRedis(): string | null {
+  const script = `const R=require('ioredis');let why='';const r=new R(process.argv[1],{lazyConnect:true,connectTimeout:2000,maxRetriesPerRequest:0,retryStrategy:()=>null});r.on('error',e=>{why=e.message});r.connect().then(()=>r.ping()).then(()=>{r.disconnect();process.exit(0)},e=>{console.error(why||e.message);process.exit(1)})`
+  const r = spawnSync(process.execPath, ['-e', script, realRedisUrl], { encoding: 'utf8', timeout: 5000 })
+  return r.status === 0 ? null : `Redis not reachable at ${redact(realRedisUrl)}: ${(r.stderr || 'timeout').trim()}`
+}
+
 function probeMosquitto(): string | null {
   const r = spawnSync(mosquittoBin, ['-h'], { encoding: 'utf8', timeout: 5000 })
   // mosquitto -h prints usage and exits 3; a missing binary gives error ENOENT.
@@ -28,7 +37,7 @@ function probeMosquitto(): string | null {
 }
 
 function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 }
 
 /**
@@ -46,7 +55,7 @@ function probeDeno(): string | null {
   return r.status === 0 ? null : `deno not runnable (${denoBin})`
 }
 
-const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno() }
+const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno(), redis: probeRedis() }
 
 /** Why real-service tests cannot run here, or null when they can. Throws under MCHAT_REQUIRE_SERVICES=1. */
 export function realServicesMissing(...which: Array<keyof typeof missing>): string | null {

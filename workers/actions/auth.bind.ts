@@ -11,7 +11,7 @@ interface Loaded {
 
 export default defineHandler({
   action: 'auth.bind',
-  audit: (input, data) => ({ operator: data.employee_id, params: { device_info: input.device_info ?? null } }),
+  audit: (input, data) => ({ operator: data?.employee_id, params: { employee_id: input.employee_id ?? null, device_info: input.device_info ?? null } }),
   async load(input, sql, env): Promise<Loaded> {
     const cred = await verifyCredential(env, input.mqtt_password)
     if (!cred) return { cred, employee: undefined }

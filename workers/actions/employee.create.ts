@@ -1,16 +1,20 @@
-import { newId } from '../../schema/index.ts'
-import { defineHandler } from '../lib/action.ts'
+import { newId, SYSTEM_NOTIFY_TOPIC } from '../../schema/index.ts'
+import { defineHandler, deliver } from '../lib/action.ts'
 import type { Sql } from '../lib/db.ts'
 import { issueCredential, mqttConnection } from '../lib/credentials.ts'
 import { fail } from '../lib/errors.ts'
+import { notice } from '../lib/notices.ts'
 
 const FIRST_CREDENTIAL_VERSION = 1
 
-/** Seed 002 §3.3: an org admin creates an employee; the reply carries its MQTT credentials. */
+/**
+ * Seed 002 §3.3: an org admin creates an employee; the reply carries its MQTT credentials and
+ * everyone is told on mchat/system/notify.
+ */
 export default defineHandler({
   action: 'employee.create',
   audit: (input, data) => ({
-    params: { employee_id: data.employee_id, name: input.name, department_id: input.department_id ?? null, role: input.role, is_ai_agent: input.is_ai_agent },
+    params: { employee_id: data?.employee_id ?? input.employee_id ?? null, name: input.name, department_id: input.department_id ?? null, role: input.role, is_ai_agent: input.is_ai_agent },
   }),
   // The password is rebuilt on replay (it is deterministic), never stored with the reply.
   store: (data) => ({ ...data, mqtt_connection: { ...data.mqtt_connection, mqtt_password: '' } }),
@@ -22,9 +26,16 @@ export default defineHandler({
     if (caller.role !== 'admin') fail(403, 'only org admins can create employees')
     const created = createEmployeeRow(sql, { ...input, employee_id: input.employee_id ?? newId('emp') }, now)
     const password = await issueCredential(env, created.employee_id, FIRST_CREDENTIAL_VERSION, now)
+    const joined = notice('employee_joined', created.employee_id, created.created_at, {
+      employee_id: created.employee_id,
+      name: input.name,
+      department_id: input.department_id ?? null,
+      is_ai_agent: input.is_ai_agent,
+    })
     return {
       data: { employee_id: created.employee_id, name: input.name, created_at: created.created_at, mqtt_connection: mqttConnection(env, created.employee_id, password) },
       writes: [created.write],
+      deliveries: [deliver(SYSTEM_NOTIFY_TOPIC, joined)],
     }
   },
 })

@@ -1,22 +1,23 @@
 import { inboxTopic, newId, type PrivateMessage } from '../../schema/index.ts'
-import { defineHandler, deliver } from '../lib/action.ts'
+import { defineOneTrip, deliver } from '../lib/action.ts'
 import { fail } from '../lib/errors.ts'
 
 /**
  * Seed 002 §3.11: relayed to the recipient's inbox, never stored (seed 000 §3.3). Only the reply
  * (msg_id, sent_at) is kept, so a repeated request yields the same msg_id; its delivery is rebuilt
- * from the identical request body.
+ * from the identical request body. One database round trip.
  */
-export default defineHandler({
+export default defineOneTrip({
   action: 'msg.send_private',
-  async load(input, sql) {
-    const rows = (await sql.query('SELECT status FROM employee WHERE employee_id = $1', [input.to_employee_id])) as Array<{ status: string }>
-    return rows[0]?.status ?? null
-  },
-  async handle({ input, loaded: recipientStatus, now }) {
-    if (recipientStatus === null) fail(404, 'to_employee_id: no such employee')
-    if (recipientStatus !== 'active') fail(403, 'to_employee_id: the employee is disabled')
-    return { data: { msg_id: newId('msg'), to_employee_id: input.to_employee_id, sent_at: now.toISOString() } }
+  prepare: (input, now) => ({ msg_id: newId('msg'), to_employee_id: input.to_employee_id, sent_at: now.toISOString() }),
+  gate: (input) => ({
+    target: '(SELECT status FROM employee WHERE employee_id = $6)',
+    allowed: "(SELECT status = 'active' FROM employee WHERE employee_id = $6)",
+    params: [input.to_employee_id],
+  }),
+  refuse(status: string | null) {
+    if (status === null) fail(404, 'to_employee_id: no such employee')
+    fail(403, 'to_employee_id: the employee is disabled')
   },
   derive(input, data, caller) {
     const message: PrivateMessage = {

@@ -24,7 +24,12 @@ export interface Outcome<A extends ActionName> {
   deliveries?: Delivery[]
   /** Run atomically together with the stored reply (write actions). */
   writes?: Write[]
+  /** Kept with the reply for `derive` (a group's name, who is notified): small, never content. */
+  facts?: unknown
 }
+
+/** Rebuilds deliveries from the request and its reply, the first time and on every replay. */
+export type Derive<A extends ActionName> = (input: RequestOf<A>, data: ReplyOf<A>, caller: Caller, facts: any) => Iterable<Delivery>
 
 export interface ActionHandler<A extends ActionName, L = undefined> {
   action: A
@@ -33,20 +38,50 @@ export interface ActionHandler<A extends ActionName, L = undefined> {
    * dropped if the caller turns out not to be allowed.
    */
   load?: (input: RequestOf<A>, sql: Sql, env: Bindings) => Promise<L>
-  /** When present the action is audited with what this returns (never secrets). */
-  audit?: (input: RequestOf<A>, data: ReplyOf<A>) => { params: Record<string, unknown>; operator?: string }
+  /**
+   * When present every attempt is audited: success with `data`, refusal with data null (the
+   * runner adds the error). What it returns must hold no secret and no message content.
+   */
+  audit?: (input: RequestOf<A>, data: ReplyOf<A> | null) => { params: Record<string, unknown>; operator?: string }
+  /** Requests that need a spent challenge (seed 000 §6.2): checked after `handle`'s own refusals. */
+  sensitive?: (input: RequestOf<A>) => boolean
   /** The form kept for replays, when the reply holds something that must not rest in the database. */
   store?: (data: ReplyOf<A>) => ReplyOf<A>
   /** Rebuilds the reply from its stored form on a replay. */
   replay?: (stored: ReplyOf<A>, env: Bindings) => Promise<ReplyOf<A>>
   /**
-   * Deliveries rebuilt from the request and its reply, the first time and on every replay, so
-   * message content is relayed without ever being stored. The body of a replay is hash-identical.
+   * Deliveries rebuilt from the request and its reply, so message content is relayed without
+   * ever being stored, and large fan-outs are not stored either. A replay's body is hash-identical.
    */
-  derive?: (input: RequestOf<A>, data: ReplyOf<A>, caller: Caller) => Delivery[]
+  derive?: Derive<A>
   handle: (ctx: ActionContext<A, L>) => Promise<Outcome<A>>
 }
 
+/**
+ * A conversation action answered in one database round trip: identity, permission and the
+ * exactly-once record are one statement (see middleware/admit-once.ts).
+ */
+export interface OneTripHandler<A extends ActionName> {
+  action: A
+  oneTrip: true
+  /** The reply stored if the statement admits the request: ids and times are made up front. */
+  prepare: (input: RequestOf<A>, now: Date) => ReplyOf<A>
+  /**
+   * SQL expressions over the statement's `caller` CTE: `target` (json) describes what the
+   * request is aimed at, `allowed` (boolean) says whether the caller may do it. The handler's
+   * params are numbered from $6.
+   */
+  gate: (input: RequestOf<A>) => { target: string; allowed: string; params: unknown[] }
+  /** Throws the refusal (403/404) that `target` explains. */
+  refuse: (target: any, input: RequestOf<A>) => never
+  derive: Derive<A>
+}
+
+export type AnyHandler<A extends ActionName> = ActionHandler<A, any> | OneTripHandler<A>
+
 export const defineHandler = <A extends ActionName, L = undefined>(h: ActionHandler<A, L>) => h
+export const defineOneTrip = <A extends ActionName>(h: Omit<OneTripHandler<A>, 'oneTrip'>): OneTripHandler<A> => ({ ...h, oneTrip: true })
+
+export const isOneTrip = <A extends ActionName>(h: AnyHandler<A>): h is OneTripHandler<A> => 'oneTrip' in h
 
 export const deliver = (topic: string, payload: unknown): Delivery => ({ topic, payload })

@@ -6,6 +6,7 @@ export interface StoredReply {
   body_hash: string
   reply: Reply
   deliveries: Delivery[]
+  facts: unknown
 }
 
 export interface RequestContext {
@@ -20,7 +21,7 @@ export async function loadContext(sql: Sql, call: RelayCall): Promise<RequestCon
        (SELECT json_build_object('employee_id', e.employee_id, 'name', e.name, 'role', e.role, 'status', e.status)
           FROM client_session s JOIN employee e ON e.employee_id = s.employee_id
          WHERE s.client_id = $1 AND (s.expires_at IS NULL OR s.expires_at > now())) AS caller,
-       (SELECT json_build_object('body_hash', r.body_hash, 'reply', r.reply, 'deliveries', r.deliveries)
+       (SELECT json_build_object('body_hash', r.body_hash, 'reply', r.reply, 'deliveries', r.deliveries, 'facts', r.facts)
           FROM request_reply r WHERE r.client_id = $1 AND r.seq_id = $2) AS stored`,
     [call.clientId, call.seqId],
   )
@@ -30,17 +31,17 @@ export async function loadContext(sql: Sql, call: RelayCall): Promise<RequestCon
 
 export async function loadStored(sql: Sql, call: RelayCall): Promise<StoredReply | null> {
   const rows = await sql.query(
-    'SELECT body_hash, reply, deliveries FROM request_reply WHERE client_id = $1 AND seq_id = $2',
+    'SELECT body_hash, reply, deliveries, facts FROM request_reply WHERE client_id = $1 AND seq_id = $2',
     [call.clientId, call.seqId],
   )
   return (rows[0] as StoredReply | undefined) ?? null
 }
 
-export function storeReply(sql: Sql, call: RelayCall, reply: Reply, deliveries: readonly Delivery[]) {
+export function storeReply(sql: Sql, call: RelayCall, reply: Reply, deliveries: readonly Delivery[], facts: unknown) {
   return sql.query(
-    `INSERT INTO request_reply (client_id, seq_id, action, body_hash, reply, deliveries)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
-    [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(reply), JSON.stringify(deliveries)],
+    `INSERT INTO request_reply (client_id, seq_id, action, body_hash, reply, deliveries, facts)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb)`,
+    [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(reply), JSON.stringify(deliveries), facts === undefined ? null : JSON.stringify(facts)],
   )
 }
 

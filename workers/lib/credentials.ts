@@ -11,7 +11,7 @@ import type { Bindings } from '../env.ts'
 const ISSUER = 'mchat'
 const AUDIENCE = 'mchat-mqtt'
 
-function secret(env: Bindings): Uint8Array {
+export function credentialSecret(env: Bindings): Uint8Array {
   if (!env.CREDENTIAL_SECRET || env.CREDENTIAL_SECRET.length < 32) {
     throw new Error('CREDENTIAL_SECRET must be set to at least 32 characters')
   }
@@ -25,12 +25,12 @@ export function issueCredential(env: Bindings, employeeId: string, version: numb
     .setAudience(AUDIENCE)
     .setSubject(employeeId)
     .setIssuedAt(Math.floor(issuedAt.getTime() / 1000))
-    .sign(secret(env))
+    .sign(credentialSecret(env))
 }
 
 export async function verifyCredential(env: Bindings, token: string): Promise<{ employeeId: string; version: number } | null> {
   try {
-    const { payload } = await jwtVerify(token, secret(env), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })
+    const { payload } = await jwtVerify(token, credentialSecret(env), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })
     if (typeof payload.sub !== 'string' || typeof payload.cv !== 'number') return null
     return { employeeId: payload.sub, version: payload.cv }
   } catch (err) {

@@ -4,10 +4,14 @@ import { actions, ok, type ActionName } from '../../schema/index.ts'
 import type { AppEnv } from '../env.ts'
 import type { ActionContext, ActionHandler, Write } from './action.ts'
 import { answer } from './answer.ts'
+import { spendChallenge } from './challenge.ts'
 import { auditWrite, loadStored, storeReply } from './context.ts'
-import { replay } from './replay.ts'
+import { concat, replay } from './replay.ts'
 
-/** The route handler of one action, after relayAuth, validateInput and resolveSession: effect and answer. */
+/**
+ * The route handler of one action, after relayAuth, validateInput, rateLimit and resolveSession:
+ * the effect, its audit row, the spent challenge and the stored reply commit in one transaction.
+ */
 export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>): Handler<AppEnv> {
   const contract = actions[handler.action]
   return async function runAction(c) {
@@ -16,15 +20,16 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
     const outcome = await handler.handle(ctx)
     const reply = ok(outcome.data)
     const kept = outcome.deliveries ?? []
-    const derived = handler.derive && caller ? handler.derive(input as never, outcome.data, caller) : []
 
     if (contract.effect === 'write') {
-      const writes: Write[] = [...(outcome.writes ?? [])]
+      const writes: Write[] = []
+      if (handler.sensitive?.(input as never)) writes.push((await spendChallenge(sql, input as never, caller!.employee_id, call.action)).write)
+      writes.push(...(outcome.writes ?? []))
       if (handler.audit) {
         const { params, operator } = handler.audit(input as never, outcome.data)
         writes.push(auditWrite(sql, call, operator ?? caller?.employee_id ?? null, params, reply.code))
       }
-      writes.push(storeReply(sql, call, handler.store ? ok(handler.store(outcome.data)) : reply, kept))
+      writes.push(storeReply(sql, call, handler.store ? ok(handler.store(outcome.data)) : reply, kept, outcome.facts))
       try {
         await sql.transaction(writes)
       } catch (err) {
@@ -36,6 +41,7 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
         throw err
       }
     }
-    return answer([...kept, ...derived], reply)
+    const derived = handler.derive && caller ? handler.derive(input as never, outcome.data, caller, outcome.facts) : []
+    return answer(concat(kept, derived), reply)
   }
 }

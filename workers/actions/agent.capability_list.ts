@@ -1,0 +1,27 @@
+import type { z } from 'zod'
+import type { agentProfileSummary } from '../../schema/index.ts'
+import { defineHandler } from '../lib/action.ts'
+
+type Profile = z.infer<typeof agentProfileSummary>
+
+/** Seed 002 §3.15: the active AI agents, or those with `skill` among their capabilities or badges. */
+export default defineHandler({
+  action: 'agent.capability_list',
+  async load(input, sql) {
+    return (await sql.query(
+      `SELECT employee_id, name,
+              coalesce(agent_profile -> 'capabilities', '[]'::jsonb) AS capabilities,
+              to_json(skills_badge) AS skills_badge
+         FROM employee
+        WHERE is_ai_agent AND status = 'active'
+          AND ($1::text IS NULL OR coalesce(agent_profile -> 'capabilities', '[]'::jsonb) ? $1 OR $1 = ANY (skills_badge))
+        ORDER BY employee_id`,
+      [input.skill ?? null],
+    )) as Profile[]
+  },
+  async handle({ input, loaded: agent_profiles }) {
+    return {
+      data: { ...(input.skill === undefined ? {} : { skill: input.skill }), agent_ids: agent_profiles.map((p) => p.employee_id), agent_profiles },
+    }
+  },
+})

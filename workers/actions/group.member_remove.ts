@@ -1,0 +1,31 @@
+import { defineHandler } from '../lib/action.ts'
+import { fail } from '../lib/errors.ts'
+import { notice, toInboxes } from '../lib/notices.ts'
+import { canManageGroup, GROUP_SQL, liveGroup, type LoadedGroup } from '../lib/permissions.ts'
+
+/**
+ * Seed 002 §3.10: group managers remove members; any member may remove themselves (leave). The
+ * owner cannot be removed: the group is dismissed instead. Ids not in the group are skipped.
+ */
+export default defineHandler({
+  action: 'group.member_remove',
+  audit: (input, data) => ({ params: { group_id: input.group_id, requested: input.member_ids.length, removed_ids: data?.removed_ids ?? null } }),
+  async load(input, sql) {
+    return ((await sql.query(GROUP_SQL, [input.group_id]))[0] as LoadedGroup | undefined) ?? null
+  },
+  async handle({ input, caller, sql, loaded, now }) {
+    const group = liveGroup(loaded)
+    const leaving = input.member_ids.length === 1 && input.member_ids[0] === caller.employee_id
+    if (!leaving && !canManageGroup(caller, group)) fail(403, "only the group's owner or admins, or org admins, can remove others")
+    const removed_ids = input.member_ids.filter((id) => id in group.members)
+    if (removed_ids.some((id) => group.members[id] === 'owner')) fail(409, 'member_ids: the owner cannot be removed; dismiss the group instead')
+    const removed_at = now.toISOString()
+    return {
+      data: { group_id: input.group_id, removed_ids, current_member_count: Object.keys(group.members).length - removed_ids.length, removed_at },
+      facts: { group_name: group.name },
+      writes: [sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [input.group_id, removed_ids])],
+    }
+  },
+  derive: (_input, data, caller, facts: { group_name: string }) =>
+    toInboxes(data.removed_ids, notice('member_removed', data.group_id, data.removed_at, { group_id: data.group_id, group_name: facts.group_name, operator_id: caller.employee_id })),
+})
