@@ -99,3 +99,15 @@ export async function createAndBind(
   if (bound.reply.code !== 0) throw new Error(`auth.bind failed: ${JSON.stringify(bound.reply)}`)
   return { employee_id, clientId, password: mqtt_connection.mqtt_password }
 }
+
+/** A fresh auth.challenge for `clientId`: the {challenge_id, token} a sensitive action carries. */
+export async function challengeFor(
+  app: Parameters<typeof callAction>[0],
+  h: WorkerHarness,
+  clientId: string,
+  forAction?: string,
+): Promise<{ challenge_id: string; token: string }> {
+  const a = await callAction(app, h, 'auth.challenge', clientId, forAction ? { for_action: forAction } : {})
+  if (a.reply.code !== 0) throw new Error(`auth.challenge failed: ${JSON.stringify(a.reply)}`)
+  return { challenge_id: a.reply.data.challenge_id, token: a.reply.data.token }
+}
