@@ -4,6 +4,7 @@ import { migrate } from './migrate.ts'
 import { createRealDatabase, realServicesMissing } from '../test/support/services.ts'
 import { startPglite, type LocalPostgres } from '../local/postgres.ts'
 
+const MIGRATIONS = ['0001_init.sql', '0002_actions.sql']
 const SEED_TABLES = ['department', 'employee', 'chat_group', 'group_member', 'client_session', 'audit_log', 'auth_challenge', 'request_reply']
 
 async function tables(url: string): Promise<string[]> {
@@ -22,7 +23,7 @@ describe('db:migrate on PGlite', () => {
   afterAll(async () => pgl?.close())
 
   it('creates every seed table once and is a no-op the second time', async () => {
-    expect(await migrate(pgl.url)).toEqual(['0001_init.sql'])
+    expect(await migrate(pgl.url)).toEqual(MIGRATIONS)
     expect(await tables(pgl.url)).toEqual(expect.arrayContaining([...SEED_TABLES, 'schema_migrations']))
     expect(await migrate(pgl.url)).toEqual([])
   })
@@ -37,7 +38,7 @@ describe.skipIf(realServicesMissing('postgres'))('db:migrate on PostgreSQL', () 
 
   it('survives concurrent migrators: each migration applied exactly once', async () => {
     const runs = await Promise.all([migrate(db.url), migrate(db.url), migrate(db.url)])
-    expect(runs.flat()).toEqual(['0001_init.sql'])
+    expect(runs.flat().sort()).toEqual(MIGRATIONS)
     expect(await tables(db.url)).toEqual(expect.arrayContaining(SEED_TABLES))
   })
 
