@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +13,7 @@ import { startEmbeddedBroker } from './broker.ts'
 import { loadOrCreateKeys } from './keys.ts'
 import { startNeonEndpoint } from './neon-endpoint.ts'
 import { startPglite } from './postgres.ts'
+import { startUpstashEndpoint } from './upstash-endpoint.ts'
 
 export interface SystemOptions {
   dataDir: string
@@ -25,6 +27,10 @@ export interface SystemOptions {
   databaseUrl?: string | undefined
   /** An external broker instead of the embedded one. */
   mqttUrl?: string | undefined
+  /** A real Redis for the rate limiter instead of the in-process stand-in. */
+  redisUrl?: string | undefined
+  /** Worker settings passed through as they are (RATE_LIMIT_*, CHALLENGE_TTL_SECONDS). */
+  bindings?: Partial<Bindings> | undefined
   shareGroup?: string | undefined
   relayId?: string | undefined
   log?: RequestLogger | undefined
@@ -37,6 +43,7 @@ export interface System {
   wsUrl: string | null
   workerUrl: string
   databaseKind: 'pglite' | 'postgres'
+  limiterKind: 'redis' | 'embedded'
   relay: Relay
   /** Drains the relay, then stops everything in reverse order. */
   stop(): Promise<void>
@@ -77,7 +84,14 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       brokerPort = Number(new URL(mqttUrl).port || 1883)
     }
 
+    // The rate limiter's store, behind the Upstash REST protocol the workers' client speaks.
+    const limiter = await startUpstashEndpoint({ redisUrl: o.redisUrl, token: randomBytes(24).toString('base64url') })
+    stops.push(() => limiter.close())
+
     const env: Bindings = {
+      ...o.bindings,
+      UPSTASH_REDIS_REST_URL: limiter.url,
+      UPSTASH_REDIS_REST_TOKEN: limiter.token,
       DATABASE_URL: databaseUrl,
       NEON_FETCH_ENDPOINT: neonEndpoint.url,
       RELAY_PUBLIC_KEY: keys.relayPublicJwk,
@@ -104,12 +118,15 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     )
     stops.push(() => relay.drain())
     await relay.ready
-    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', relay, stop }
+    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', limiterKind: limiter.kind, relay, stop }
   } catch (err) {
     await stop()
     throw err
   }
 }
+
+// Worker settings `npm start` takes from its environment.
+const PASSED_THROUGH = ['RATE_LIMIT_MESSAGE', 'RATE_LIMIT_MANAGEMENT', 'RATE_LIMIT_TIMEOUT_MS', 'RATE_LIMIT_ON_ERROR', 'RATE_LIMIT_PREFIX', 'CHALLENGE_TTL_SECONDS'] as const
 
 function port(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -130,6 +147,8 @@ async function main() {
     httpPort: port('MCHAT_HTTP_PORT', 8787),
     databaseUrl: process.env.DATABASE_URL || undefined,
     mqttUrl: process.env.MQTT_URL || undefined,
+    redisUrl: process.env.REDIS_URL || undefined,
+    bindings: Object.fromEntries(PASSED_THROUGH.filter((k) => process.env[k]).map((k) => [k, process.env[k]])),
     shareGroup: process.env.MCHAT_SHARE_GROUP,
   }
   const system = await startSystem(options)
@@ -137,7 +156,7 @@ async function main() {
   const c = system.admin.mqtt_connection
   console.log(
     [
-      `MChat ready — broker ${system.mqttUrl}${system.wsUrl ? ` (WebSocket ${system.wsUrl})` : ''}, workers ${system.workerUrl}, database ${system.databaseKind}`,
+      `MChat ready — broker ${system.mqttUrl}${system.wsUrl ? ` (WebSocket ${system.wsUrl})` : ''}, workers ${system.workerUrl}, database ${system.databaseKind}, rate limiter ${system.limiterKind}`,
       `  admin credentials: ${adminFile}`,
       `  connect as the admin: client id ${c.mqtt_username}.<device>, username ${c.mqtt_username}, password from admin.json; then publish`,
       `  {"action":"auth.bind","mqtt_password":"<password>"} to mchat/msg/req/${c.mqtt_username}.cli/1 and read mchat/msg/resp/${c.mqtt_username}.cli/+`,

@@ -281,15 +281,13 @@ function embeddedBackend(): Backend {
 
 /** Redis's conversion of Lua return values, which the mock leaves to fengari-interop. */
 function luaToRedis(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    // A Lua array ends at its first nil, as Redis's reply does.
-    const end = v.findIndex((x) => x === null || x === undefined)
-    return (end === -1 ? v : v.slice(0, end)).map(luaToRedis)
-  }
+  if (Array.isArray(v)) return v.map(luaToRedis)
   if (v === true) return 1
-  if (v === false || v === undefined) return null
+  if (v === false || v === undefined || v === null) return null
   if (typeof v === 'number') return Math.trunc(v)
-  return v
+  if (typeof v === 'string') return v
+  // A table with holes or keys comes back as a proxy into a Lua state that is already gone.
+  throw new Error('ERR the embedded store cannot return a Lua table that is not a plain array')
 }
 
 function commandOf(body: unknown): string[] {

@@ -24,6 +24,8 @@ export interface Bindings {
   /** Per employee, `N/<window>` (e.g. 120/10s) for msg.* and for every other action. */
   RATE_LIMIT_MESSAGE?: string
   RATE_LIMIT_MANAGEMENT?: string
+  /** Key prefix in the limiter's store (default mchat:rl), for deployments sharing one Redis. */
+  RATE_LIMIT_PREFIX?: string
   /** Bounded wait for the limiter in ms (default 200); then RATE_LIMIT_ON_ERROR applies. */
   RATE_LIMIT_TIMEOUT_MS?: string
   /** `open` (default): a request passes when the limiter cannot answer; `closed`: it gets 503. */

@@ -30,6 +30,7 @@ export function workerSuite(): Suite {
   })
   afterAll(async () => {
     await suite.h?.db.end()
+    await suite.h?.close()
     await db?.close()
     if (dir) await rm(dir, { recursive: true, force: true })
   })

@@ -6,6 +6,17 @@ import { ensureAdmin } from '../../local/bootstrap.ts'
 import type { Hono } from 'hono'
 import type { AppEnv, Bindings } from '../../workers/env.ts'
 import type { TestDatabase } from './db.ts'
+import { startUpstashEndpoint, type UpstashEndpoint } from '../../local/upstash-endpoint.ts'
+import { realRedisUrl, realServicesMissing } from './services.ts'
+
+/**
+ * The rate limiter's store for worker tests: the machine's real Redis behind the local Upstash
+ * endpoint when there is one (mandatory in CI), the in-process stand-in otherwise.
+ */
+export function startTestLimiter(): Promise<UpstashEndpoint> {
+  const real = realServicesMissing('redis') === null
+  return startUpstashEndpoint({ redisUrl: real ? realRedisUrl : undefined, token: `t${Math.random().toString(36).slice(2)}` })
+}
 
 export interface WorkerHarness {
   env: Bindings
@@ -15,11 +26,20 @@ export interface WorkerHarness {
   request(action: string, clientId: string, seqId: string, payload: unknown, opts?: { token?: string; body?: string }): Promise<Request>
   /** Direct SQL for assertions, through the same Neon endpoint (PGlite serves one connection). */
   db: { query(text: string, params?: unknown[]): Promise<{ rows: any[] }>; end(): Promise<void> }
+  limiter: UpstashEndpoint
+  close(): Promise<void>
 }
 
 export async function workerHarness(database: TestDatabase, dataDir: string): Promise<WorkerHarness & { admin: Awaited<ReturnType<typeof ensureAdmin>> }> {
   const keys = await generateKeys()
+  const limiter = await startTestLimiter()
   const env: Bindings = {
+    UPSTASH_REDIS_REST_URL: limiter.url,
+    UPSTASH_REDIS_REST_TOKEN: limiter.token,
+    // Every request goes through the limiter; the limits themselves are tested on their own.
+    RATE_LIMIT_PREFIX: `mchat-test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    RATE_LIMIT_MESSAGE: '100000/10s',
+    RATE_LIMIT_MANAGEMENT: '100000/10s',
     DATABASE_URL: database.databaseUrl,
     NEON_FETCH_ENDPOINT: database.neonEndpoint,
     RELAY_PUBLIC_KEY: keys.relayPublicJwk,
@@ -39,6 +59,8 @@ export async function workerHarness(database: TestDatabase, dataDir: string): Pr
     sign,
     db,
     admin,
+    limiter,
+    close: () => limiter.close(),
     async request(action, clientId, seqId, payload, opts = {}) {
       const body = opts.body ?? JSON.stringify({ action, ...(payload as object) })
       const bytes = new TextEncoder().encode(body)

@@ -42,9 +42,11 @@ export async function checkRateLimit(env: Bindings, cls: RateLimitClass, employe
   const limiter = new Ratelimit({
     redis,
     limiter: Ratelimit.slidingWindow(rule.tokens, rule.window),
-    prefix: `mchat:rl:${cls}`,
+    prefix: `${env.RATE_LIMIT_PREFIX || 'mchat:rl'}:${cls}`,
     ephemeralCache: false,
     analytics: false,
+    // Otherwise its constructor reads process.env, which Deno refuses without --allow-env.
+    enableTelemetry: false,
     timeout: 0,
   })
   try {
