@@ -24,7 +24,8 @@ export default defineHandler({
   async handle({ input, caller, sql, loaded, now }) {
     const group = liveGroup(loaded.group)
     requireGroupManager(caller, group, 'add members')
-    const added_ids = input.member_ids.filter((id) => !(id in group.members))
+    // Own keys only: `in` would take ids like `constructor` for members (Object.prototype).
+    const added_ids = input.member_ids.filter((id) => !Object.hasOwn(group.members, id))
     requireActiveEmployees('member_ids', added_ids, loaded.employees)
     const count = Object.keys(group.members).length + added_ids.length
     if (count > GROUP_MAX_MEMBERS) fail(400, `member_ids: the group would have ${count} members, more than ${GROUP_MAX_MEMBERS}`)
