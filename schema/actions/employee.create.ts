@@ -22,6 +22,15 @@ export const employeeFields = {
   skills_badge: z.array(z.string().min(1).max(32)).max(16),
 }
 
+/**
+ * What an AI agent offers (seed 000 §2.1.1): enough for agent.capability_list. Triggers, webhooks
+ * and timeouts are the agents issue's and are refused until then (strict object).
+ */
+export const agentProfile = z.strictObject({
+  model_type: z.string().trim().min(1).max(64).optional(),
+  capabilities: z.array(z.string().trim().min(1).max(64)).max(32).default([]),
+})
+
 export const employeeCreate = defineAction({
   name: 'employee.create',
   request: z.object({
@@ -32,7 +41,8 @@ export const employeeCreate = defineAction({
     manager_id: employeeId.nullish(),
     role: employeeRole.default('member'),
     skills_badge: employeeFields.skills_badge.default([]),
-  }),
+    agent_profile: agentProfile.optional(),
+  }).refine((e) => e.is_ai_agent || e.agent_profile === undefined, { message: 'only AI agents have one (is_ai_agent: true)', path: ['agent_profile'] }),
   reply: z.object({
     employee_id: employeeId,
     name: z.string(),

@@ -99,6 +99,7 @@ describe('auth.challenge', () => {
     expect(audit.map((r) => [r.result_code, r.params.for_action])).toEqual([
       [0, 'department.delete'],
       [400, 'department.destroy'],
+      [400, undefined], // refused by the contract: nothing of the input is kept
     ])
   })
 

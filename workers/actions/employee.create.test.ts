@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { employeeCreate } from '../../schema/index.ts'
+import { employeeCreate, employeeJoinedNotice } from '../../schema/index.ts'
 import { callAction, createAndBind, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
@@ -90,5 +90,32 @@ describe('employee.create', () => {
     expect(ids.size).toBe(1)
     const { rows } = await s.h.db.query(`SELECT count(*)::int AS n FROM employee WHERE name = 'Race'`)
     expect(rows[0].n).toBe(1)
+  })
+
+  it('announces a new employee on mchat/system/notify (seed 002 §3.19 shape), the same notice on a replay', async () => {
+    const seq = nextSeq()
+    const a = await callAction(app, s.h, 'employee.create', s.admin, { name: '王五', employee_id: 'emp_notify_1' }, seq)
+    expect(a.deliveries.map((d) => d.topic)).toEqual(['mchat/system/notify'])
+    expect(employeeJoinedNotice.parse(a.deliveries[0]!.payload)).toMatchObject({
+      type: 'employee_joined',
+      body: { employee_id: 'emp_notify_1', name: '王五', department_id: null, is_ai_agent: false },
+      created_at: a.reply.data.created_at,
+    })
+    const again = await callAction(app, s.h, 'employee.create', s.admin, { name: '王五', employee_id: 'emp_notify_1' }, seq)
+    expect(again.deliveries).toEqual(a.deliveries)
+  })
+
+  it('keeps an AI agent’s capabilities; refuses a profile on a human and fields it does not know yet', async () => {
+    const ok = await callAction(app, s.h, 'employee.create', s.admin, {
+      name: '销售小助', employee_id: 'ai_cap_1', is_ai_agent: true, skills_badge: ['⚡实时响应'], agent_profile: { model_type: 'gpt', capabilities: ['订单查询'] },
+    })
+    expect(ok.reply.code).toBe(0)
+    const row = await s.h.db.query(`SELECT agent_profile FROM employee WHERE employee_id = 'ai_cap_1'`)
+    expect(row.rows[0].agent_profile).toEqual({ model_type: 'gpt', capabilities: ['订单查询'] })
+    const human = await callAction(app, s.h, 'employee.create', s.admin, { name: 'H', agent_profile: { capabilities: ['x'] } })
+    expect([human.reply.code, human.reply.message]).toEqual([400, 'agent_profile: only AI agents have one (is_ai_agent: true)'])
+    const unknown = await callAction(app, s.h, 'employee.create', s.admin, { name: 'A', is_ai_agent: true, agent_profile: { webhook_endpoint: 'https://x' } })
+    expect(unknown.reply.code).toBe(400)
+    expect(unknown.reply.message).toMatch(/^agent_profile/)
   })
 })

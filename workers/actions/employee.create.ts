@@ -48,6 +48,7 @@ export interface NewEmployee {
   manager_id?: string | null | undefined
   role: 'admin' | 'member'
   skills_badge: string[]
+  agent_profile?: { model_type?: string | undefined; capabilities: string[] } | undefined
 }
 
 /** The insert behind employee.create, shared with the first-admin bootstrap. Seconds precision: the credential's iat. */
@@ -57,9 +58,10 @@ export function createEmployeeRow(sql: Sql, e: NewEmployee, now: Date) {
     employee_id: e.employee_id,
     created_at: at.toISOString(),
     write: sql.query(
-      `INSERT INTO employee (employee_id, name, department_id, manager_id, is_ai_agent, skills_badge, role, credential_version, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-      [e.employee_id, e.name, e.department_id ?? null, e.manager_id ?? null, e.is_ai_agent, e.skills_badge, e.role, FIRST_CREDENTIAL_VERSION, at.toISOString()],
+      `INSERT INTO employee (employee_id, name, department_id, manager_id, is_ai_agent, skills_badge, role, credential_version, created_at, updated_at, agent_profile)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10::jsonb)`,
+      [e.employee_id, e.name, e.department_id ?? null, e.manager_id ?? null, e.is_ai_agent, e.skills_badge, e.role, FIRST_CREDENTIAL_VERSION, at.toISOString(),
+        e.agent_profile ? JSON.stringify(e.agent_profile) : null],
     ),
   }
 }
