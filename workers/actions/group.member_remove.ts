@@ -15,9 +15,15 @@ export default defineHandler({
   },
   async handle({ input, caller, sql, loaded, now }) {
     const group = liveGroup(loaded)
-    const leaving = input.member_ids.length === 1 && input.member_ids[0] === caller.employee_id
-    if (!leaving && !canManageGroup(caller, group)) fail(403, "only the group's owner or admins, or org admins, can remove others")
-    const removed_ids = input.member_ids.filter((id) => id in group.members)
+    // Own keys only: `in` would take ids like `constructor` for members (Object.prototype).
+    const isMember = (id: string) => Object.hasOwn(group.members, id)
+    if (!canManageGroup(caller, group)) {
+      const leaving = input.member_ids.length === 1 && input.member_ids[0] === caller.employee_id
+      if (!leaving) fail(403, "only the group's owner or admins, or org admins, can remove others")
+      // Not a no-op success for outsiders: the reply would tell them the group's member count.
+      if (!isMember(caller.employee_id)) fail(403, 'group_id: only members can leave this group')
+    }
+    const removed_ids = input.member_ids.filter(isMember)
     if (removed_ids.some((id) => group.members[id] === 'owner')) fail(409, 'member_ids: the owner cannot be removed; dismiss the group instead')
     const removed_at = now.toISOString()
     return {
