@@ -43,6 +43,9 @@ export interface System {
   wsUrl: string | null
   workerUrl: string
   databaseKind: 'pglite' | 'postgres'
+  /** The database as the workers reach it (the Neon driver through the local endpoint). */
+  databaseUrl: string
+  neonEndpoint: string
   limiterKind: 'redis' | 'embedded'
   relay: Relay
   /** Drains the relay, then stops everything in reverse order. */
@@ -118,7 +121,7 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     )
     stops.push(() => relay.drain())
     await relay.ready
-    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', limiterKind: limiter.kind, relay, stop }
+    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', databaseUrl, neonEndpoint: neonEndpoint.url, limiterKind: limiter.kind, relay, stop }
   } catch (err) {
     await stop()
     throw err

@@ -22,7 +22,8 @@ export const RELAY_DEFAULTS = {
   shareGroup: 'gateway',
   workerUrl: 'http://127.0.0.1:8787',
   maxInFlight: 256,
-  maxRequestBytes: 64 * 1024,
+  // A group.create naming 2,000 members with generated ids is about 62 KB.
+  maxRequestBytes: 128 * 1024,
   workerTimeoutMs: 10_000,
   drainTimeoutMs: 15_000,
 } as const

@@ -23,7 +23,8 @@ export const auditQuery = defineAction({
   request: z
     .object({
       operator_id: employeeId.optional(),
-      action: z.string().min(1).max(64).optional(),
+      // Not `action`: that is the envelope's field.
+      action_name: z.string().min(1).max(64).optional(),
       since: isoTime.optional(),
       until: isoTime.optional(),
       limit: z.number().int().min(1).max(AUDIT_PAGE_MAX).default(100),

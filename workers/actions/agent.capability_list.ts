@@ -8,13 +8,15 @@ type Profile = z.infer<typeof agentProfileSummary>
 export default defineHandler({
   action: 'agent.capability_list',
   async load(input, sql) {
+    // agent_profile is free-form jsonb: only its capabilities' strings count (and are answered),
+    // so a malformed profile (an object, numbers) neither matches by key nor breaks the contract.
     return (await sql.query(
-      `SELECT employee_id, name,
-              coalesce(agent_profile -> 'capabilities', '[]'::jsonb) AS capabilities,
-              to_json(skills_badge) AS skills_badge
-         FROM employee
-        WHERE is_ai_agent AND status = 'active'
-          AND ($1::text IS NULL OR coalesce(agent_profile -> 'capabilities', '[]'::jsonb) ? $1 OR $1 = ANY (skills_badge))
+      `SELECT employee_id, name, capabilities, to_json(skills_badge) AS skills_badge
+         FROM (SELECT employee_id, name, skills_badge,
+                      coalesce(jsonb_path_query_array(agent_profile -> 'capabilities', '$[*] ? (@.type() == "string")'), '[]'::jsonb) AS capabilities
+                 FROM employee
+                WHERE is_ai_agent AND status = 'active') agent
+        WHERE $1::text IS NULL OR capabilities ? $1 OR $1 = ANY (skills_badge)
         ORDER BY employee_id`,
       [input.skill ?? null],
     )) as Profile[]
