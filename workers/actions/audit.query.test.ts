@@ -160,9 +160,9 @@ describe('audit.query', () => {
     expect((await callAction(app, s.h, 'auth.bind', 'emp_aq_secret.bad', { mqtt_password: forged })).reply.code).toBe(401)
     const pair = await challengeFor(app, s.h, 'emp_aq_secret.dev', 'department.delete')
     const adminPair = await challengeFor(app, s.h, s.admin)
-    await s.h.db.query(`INSERT INTO department (department_id, name) VALUES ('dept_aq_secret', 'S')`)
+    await s.h.db.query(`INSERT INTO department (department_id, name) VALUES ('dept_aq_secret', 'S'), ('dept_aq_secret2', 'S2')`)
     expect((await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_aq_secret', ...adminPair })).reply.code).toBe(0)
-    const wrong = await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_aq_secret', challenge_id: adminPair.challenge_id, token: `${adminPair.token}x` })
+    const wrong = await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_aq_secret2', challenge_id: adminPair.challenge_id, token: `${adminPair.token}x` })
     expect(wrong.reply.code).toBe(403)
 
     const entries = (await allPages({}, 200)).flat()

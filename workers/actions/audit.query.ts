@@ -12,6 +12,7 @@ type Entry = z.infer<typeof auditEntry>
 export default defineHandler({
   action: 'audit.query',
   async load(input, sql) {
+    // ORDER BY names the column: a bare `audit_id` would be the text output column ('9' > '10').
     return (await sql.query(
       `SELECT audit_id::text AS audit_id, operator_employee_id, client_id, action, params, result_code,
               to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts
@@ -21,7 +22,7 @@ export default defineHandler({
           AND ($3::timestamptz IS NULL OR ts >= $3)
           AND ($4::timestamptz IS NULL OR ts < $4)
           AND ($5::bigint IS NULL OR audit_id < $5)
-        ORDER BY audit_id DESC
+        ORDER BY audit_log.audit_id DESC
         LIMIT $6`,
       [input.operator_id ?? null, input.action_name ?? null, input.since ?? null, input.until ?? null, input.cursor ?? null, input.limit + 1],
     )) as Entry[]
