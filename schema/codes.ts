@@ -1,6 +1,7 @@
 /**
  * Reply codes (seed 002 §1.2). 409, 413 and 503 are additions, each for a case the seed's codes
- * would misdescribe: 409 a seq_id reused with a different payload, 413 a request over the size
+ * would misdescribe: 409 a conflict with the current state (a seq_id reused with a different
+ * payload, an id already taken, a department still holding others), 413 a request over the size
  * limit, 503 a worker or store that cannot be reached (the request may be retried as is).
  */
 export const Code = {
