@@ -133,6 +133,14 @@ describe('forward()', () => {
     expect(reply).toEqual({ code: Code.FORBIDDEN, message: 'not your group', data: null })
   })
 
+  it('keeps the data of an error reply (a 429 says when to retry)', async () => {
+    const data = { retry_after_ms: 1500, reset_at: '2026-01-01T00:00:01.500Z' }
+    behaviour = (_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 429, message: 'rate limit exceeded', data }))
+    }
+    expect((await call()).reply).toEqual({ code: Code.RATE_LIMITED, message: 'rate limit exceeded', data })
+  })
+
   it('turns a worker 500 with a garbage body into code 500', async () => {
     behaviour = (_req, res) => void res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>oops</h1>')
     expect((await call()).reply).toMatchObject({ code: Code.INTERNAL, data: null })

@@ -32,7 +32,8 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
     if (res.ok && type.startsWith(WORKER_ANSWER_TYPE)) return await readAnswer(res, o.onDelivery)
     if (type.startsWith('application/json')) {
       const parsed = replySchema.safeParse(await res.json())
-      if (parsed.success && isErrorCode(parsed.data.code)) return fail(parsed.data.code, parsed.data.message)
+      // The worker's own error reply, data included (a 429 says when to retry).
+      if (parsed.success && isErrorCode(parsed.data.code)) return { ...fail(parsed.data.code, parsed.data.message), data: parsed.data.data ?? null }
     }
     return fail(Code.INTERNAL, `worker failed (HTTP ${res.status})`)
   } catch {

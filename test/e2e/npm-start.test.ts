@@ -36,14 +36,18 @@ describe('npm start', () => {
 
   it('runs the system on embedded defaults, prints "MChat ready", writes admin.json, and stops on SIGTERM', { timeout: 60_000 }, async () => {
     const [mqtt, ws, http] = [await freePort(), await freePort(), await freePort()]
-    const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(mqtt), MCHAT_MQTT_WS_PORT: String(ws), MCHAT_HTTP_PORT: String(http) })
+    // A tight management limit shows the embedded default rate-limits (settings pass through).
+    const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(mqtt), MCHAT_MQTT_WS_PORT: String(ws), MCHAT_HTTP_PORT: String(http), RATE_LIMIT_MANAGEMENT: '2/1h' })
     try {
       await p.until(/^MChat ready/m, 45_000)
+      expect(p.output()).toMatch(/rate limiter embedded/)
       const admin = JSON.parse(await readFile(join(dir, 'admin.json'), 'utf8'))
       expect(admin.mqtt_connection).toMatchObject({ broker_port: mqtt, mqtt_username: 'admin' })
       const c = await connectClient(`mqtt://127.0.0.1:${mqtt}`, 'admin.start')
       try {
         expect((await c.request('auth.bind', { mqtt_password: admin.mqtt_connection.mqtt_password })).code).toBe(0)
+        expect((await c.request('org.tree')).code).toBe(0)
+        expect(await c.request('org.tree')).toMatchObject({ code: 429, data: { retry_after_ms: expect.any(Number) } })
       } finally {
         await c.end()
       }
