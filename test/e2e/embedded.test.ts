@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startSystem, type System } from '../../local/start.ts'
 import type { RequestLogLine } from '../../relay/log.ts'
 import { connectClient } from '../support/mqtt-client.ts'
+import { RELAY_DEFAULTS } from '../../relay/config.ts'
 import { runScenario } from './scenario.ts'
 
 // The zero-install default: embedded broker (TCP + WebSocket), PGlite behind the Neon endpoint.
@@ -60,7 +61,7 @@ describe('end to end on embedded defaults', () => {
         ['unknown', JSON.stringify({ action: 'group.nope' })],
         ['noaction', JSON.stringify({ seq_id: 'noaction' })],
         ['mismatch', JSON.stringify({ action: 'org.tree', seq_id: 'other' })],
-        ['big', JSON.stringify({ action: 'org.tree', pad: 'x'.repeat(70_000) })],
+        ['big', JSON.stringify({ action: 'org.tree', pad: 'x'.repeat(RELAY_DEFAULTS.maxRequestBytes) })],
       ]
       for (const [seq, body] of cases) {
         const waiting = c.waitFor(`mchat/msg/resp/admin.odd/${seq}`)

@@ -6,12 +6,12 @@ import { app } from '../app.ts'
 
 const s = workerSuite()
 
-/** An employee made through employee.create, with its agent_profile set directly (no action sets it). */
-async function employee(fields: Record<string, unknown>, capabilities?: unknown) {
+/** An employee made through employee.create; `rawProfile` is written directly (what the contract would refuse). */
+async function employee(fields: Record<string, unknown>, rawProfile?: unknown) {
   const a = await callAction(app, s.h, 'employee.create', s.admin, fields)
-  expect(a.reply.code).toBe(0)
-  if (capabilities !== undefined) {
-    await s.h.db.query('UPDATE employee SET agent_profile = $2::jsonb WHERE employee_id = $1', [fields.employee_id, JSON.stringify({ capabilities, model: 'internal' })])
+  expect(a.reply.code, JSON.stringify(a.reply)).toBe(0)
+  if (rawProfile !== undefined) {
+    await s.h.db.query('UPDATE employee SET agent_profile = $2::jsonb WHERE employee_id = $1', [fields.employee_id, JSON.stringify(rawProfile)])
   }
 }
 
@@ -20,13 +20,15 @@ const seedAgent = { employee_id: 'ai_sales_001', name: '销售小助', capabilit
 describe('agent.capability_list', () => {
   let member: string
   beforeAll(async () => {
-    await employee({ employee_id: 'ai_sales_001', name: '销售小助', is_ai_agent: true, skills_badge: ['⚡实时响应'] }, ['订单查询', '产品推荐'])
-    await employee({ employee_id: 'ai_support_002', name: '客服助手', is_ai_agent: true, skills_badge: ['订单查询专家'] }, ['售后', '退款'])
-    await employee({ employee_id: 'ai_badge_003', name: '徽章助手', is_ai_agent: true, skills_badge: ['产品推荐'] })
+    const agent = (employee_id: string, name: string, skills_badge: string[], capabilities?: string[]) =>
+      employee({ employee_id, name, is_ai_agent: true, skills_badge, ...(capabilities ? { agent_profile: { model_type: 'llm', capabilities } } : {}) })
+    await agent('ai_sales_001', '销售小助', ['⚡实时响应'], ['订单查询', '产品推荐'])
+    await agent('ai_support_002', '客服助手', ['订单查询专家'], ['售后', '退款'])
+    await agent('ai_badge_003', '徽章助手', ['产品推荐'])
     // Disabled agents and humans never show up, whatever they can do.
-    await employee({ employee_id: 'ai_retired_004', name: '退役助手', is_ai_agent: true, skills_badge: [] }, ['订单查询'])
+    await agent('ai_retired_004', '退役助手', [], ['订单查询'])
     await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = 'ai_retired_004'`)
-    await employee({ employee_id: 'emp_human_005', name: '人类', skills_badge: ['订单查询'] }, ['订单查询'])
+    await employee({ employee_id: 'emp_human_005', name: '人类', skills_badge: ['订单查询'] }, { capabilities: ['订单查询'] })
     member = (await createAndBind(app, s.h, s.admin, { name: 'Asker', employee_id: 'emp_asker' })).clientId
   })
 
@@ -74,10 +76,9 @@ describe('agent.capability_list', () => {
   })
 
   it('a malformed agent_profile neither matches by key nor breaks the reply contract', async () => {
-    await employee({ employee_id: 'ai_odd_006', name: '怪助手', is_ai_agent: true }, { 订单查询: true })
-    await employee({ employee_id: 'ai_mixed_007', name: '混合助手', is_ai_agent: true }, ['翻译', 7, null, { x: 1 }, '润色'])
-    await employee({ employee_id: 'ai_bare_008', name: '无档案', is_ai_agent: true })
-    await s.h.db.query(`UPDATE employee SET agent_profile = '{"model": "x"}' WHERE employee_id = 'ai_bare_008'`)
+    await employee({ employee_id: 'ai_odd_006', name: '怪助手', is_ai_agent: true }, { capabilities: { 订单查询: true } })
+    await employee({ employee_id: 'ai_mixed_007', name: '混合助手', is_ai_agent: true }, { capabilities: ['翻译', 7, null, { x: 1 }, '润色'] })
+    await employee({ employee_id: 'ai_bare_008', name: '无档案', is_ai_agent: true }, { model_type: 'x' })
     const order = await callAction(app, s.h, 'agent.capability_list', member, { skill: '订单查询' })
     expect(order.reply.data.agent_ids).toEqual(['ai_sales_001'])
     const all = await callAction(app, s.h, 'agent.capability_list', member, {})

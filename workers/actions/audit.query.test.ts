@@ -3,8 +3,6 @@ import { auditQuery } from '../../schema/index.ts'
 import { callAction, challengeFor, createAndBind } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
-import { openDb } from '../lib/db.ts'
-import auditQueryHandler from './audit.query.ts'
 
 const s = workerSuite()
 
@@ -103,7 +101,7 @@ describe('audit.query', () => {
       ['op_a', '2025-02-03T11:00:00.000Z'],
     ])
     // Offsets other than Z are the same instant.
-    const shifted = await query({ operator_id: 'op_a', since: '2025-02-03T18:30:00+08:00' })
+    const shifted = await query({ operator_id: 'op_a', since: '2025-02-03T20:30:00+08:00' })
     expect(shifted.entries.map((e) => e.ts)).toEqual(['2025-02-03T13:00:00.000Z'])
     const until = await query({ operator_id: 'op_a', until: '2025-02-03T10:30:00.000Z' })
     expect(until.entries.map((e) => e.ts)).toEqual(['2025-02-03T10:00:00.000Z', '2025-02-03T10:00:00.000Z'])
@@ -111,24 +109,24 @@ describe('audit.query', () => {
     expect((await query({ operator_id: 'op_b', since: '2025-02-03T12:00:00.000Z' })).entries).toHaveLength(1)
   })
 
-  it('filters by action in its query (the request cannot carry that filter: see below)', async () => {
+  it('filters by action_name (not `action`, the envelope’s own field)', async () => {
     await insertAudit('op_c', 'y.one', '2025-02-04T10:00:00.000Z', 2)
     await insertAudit('op_d', 'y.one', '2025-02-04T11:00:00.000Z', 1)
     await insertAudit('op_c', 'y.two', '2025-02-04T12:00:00.000Z', 1)
-    const load = (input: Record<string, unknown>) => auditQueryHandler.load!({ limit: 100, ...input } as never, openDb(s.h.env), s.h.env)
-    expect((await load({ action: 'y.one' })).map((e) => [e.operator_employee_id, e.ts])).toEqual([
-      ['op_d', '2025-02-04T11:00:00.000Z'],
-      ['op_c', '2025-02-04T10:00:00.000Z'],
-      ['op_c', '2025-02-04T10:00:00.000Z'],
+    expect((await query({ action_name: 'y.one' })).entries.map((e) => [e.operator_employee_id, e.action, e.ts])).toEqual([
+      ['op_d', 'y.one', '2025-02-04T11:00:00.000Z'],
+      ['op_c', 'y.one', '2025-02-04T10:00:00.000Z'],
+      ['op_c', 'y.one', '2025-02-04T10:00:00.000Z'],
     ])
-    expect(await load({ action: 'y.one', operator_id: 'op_d' })).toHaveLength(1)
-    expect(await load({ action: 'y.two', operator_id: 'op_d' })).toEqual([])
-    expect((await load({ action: 'y.one', since: '2025-02-04T10:30:00Z' })).map((e) => e.operator_employee_id)).toEqual(['op_d'])
-
-    // The contract's `action` filter shares its name with the envelope's `action` (the action's
-    // own name), so on the wire it is either the route's name or a 400: it cannot filter.
+    expect((await query({ action_name: 'y.one', operator_id: 'op_d' })).entries).toHaveLength(1)
+    expect((await query({ action_name: 'y.two', operator_id: 'op_d' })).entries).toEqual([])
+    expect((await query({ action_name: 'y.one', since: '2025-02-04T10:30:00Z' })).entries.map((e) => e.operator_employee_id)).toEqual(['op_d'])
+    // Real actions' rows too: the member's refused department.create in the first test.
+    expect((await query({ action_name: 'department.create' })).entries.map((e) => e.result_code)).toEqual([403])
+    // `action` in the payload is the envelope's: another value is refused, it never filters.
     const a = await callAction(app, s.h, 'audit.query', s.admin, { action: 'y.one' })
     expect([a.reply.code, a.reply.message]).toEqual([400, 'action: does not match the route'])
+    expect((await callAction(app, s.h, 'audit.query', s.admin, { action_name: '' })).reply.message).toMatch(/^action_name: /)
   })
 
   it('pages with limit and next_cursor cover every entry exactly once, newest first', async () => {
