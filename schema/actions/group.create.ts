@@ -5,11 +5,12 @@ import { defineAction } from './define.ts'
 /** The most members a group may have, its owner included. */
 export const GROUP_MAX_MEMBERS = 2000
 
+// Counted after removing repeats; the raw list is bounded by the relay's request size.
 export const memberIds = z
   .array(employeeId)
   .min(1, 'must not be empty')
-  .max(GROUP_MAX_MEMBERS, `at most ${GROUP_MAX_MEMBERS} members`)
   .transform((ids) => [...new Set(ids)])
+  .refine((ids) => ids.length <= GROUP_MAX_MEMBERS, `at most ${GROUP_MAX_MEMBERS} members`)
 
 /**
  * Seed 002 §3.7. Any active employee may create a group and becomes its owner; `member_ids` in

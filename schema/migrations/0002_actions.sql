@@ -37,3 +37,13 @@ BEGIN
   UPDATE auth_challenge SET used_at = now() WHERE challenge_id = p_challenge_id;
 END
 $$;
+
+-- A check inside a write transaction, on rows it has locked: refuses (rolling everything back)
+-- with a named constraint the workers map to a reply, when what was read before has changed.
+CREATE FUNCTION mchat_check(ok boolean, refusal text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF ok IS NOT TRUE THEN
+    RAISE EXCEPTION '%', refusal USING ERRCODE = 'P0001', CONSTRAINT = refusal;
+  END IF;
+END
+$$;

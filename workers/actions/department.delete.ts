@@ -51,7 +51,14 @@ export default defineHandler({
         moved_employees: loaded.employees,
       },
       writes: [
-        sql.query('UPDATE department SET parent_id = $2, updated_at = now() WHERE parent_id = $1', [input.department_id, to]),
+        input.reassign_to === undefined
+          ? // Nobody said where members go: whatever joined since the read must not move silently.
+            sql.query(
+              `SELECT mchat_check(NOT EXISTS (SELECT 1 FROM department WHERE parent_id = $1)
+                 AND NOT EXISTS (SELECT 1 FROM employee WHERE department_id = $1), 'department_not_empty')`,
+              [input.department_id],
+            )
+          : sql.query('UPDATE department SET parent_id = $2, updated_at = now() WHERE parent_id = $1', [input.department_id, to]),
         sql.query('UPDATE employee SET department_id = $2, updated_at = now() WHERE department_id = $1', [input.department_id, to]),
         sql.query('DELETE FROM department WHERE department_id = $1', [input.department_id]),
       ],

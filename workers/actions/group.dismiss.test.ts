@@ -148,4 +148,17 @@ describe('group.dismiss', () => {
     const audit = await s.h.db.query(`SELECT result_code FROM audit_log WHERE action = 'group.dismiss' AND client_id = $1 ORDER BY audit_id`, [owner.clientId])
     expect(audit.rows.map((r) => r.result_code)).toEqual([0, 409])
   })
+
+  it('two concurrent dismissals: the group row is locked, one succeeds and the other is 404', async () => {
+    const { owner, group_id } = await groupWith('gdrace', ['a'])
+    const [c1, c2] = [await challengeFor(app, s.h, owner.clientId), await challengeFor(app, s.h, s.admin)]
+    const answers = await Promise.all([
+      callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, ...c1 }),
+      callAction(app, s.h, 'group.dismiss', s.admin, { group_id, ...c2 }),
+    ])
+    expect(answers.map((a) => a.reply.code).sort()).toEqual([0, 404])
+    expect(answers.find((a) => a.reply.code === 404)!.reply.message).toMatch(/dismissed/)
+    expect(answers.flatMap((a) => a.deliveries)).toHaveLength(2) // owner and a, once
+  })
 })
+

@@ -1,6 +1,6 @@
 import { defineHandler } from '../lib/action.ts'
 import { notice, toInboxes } from '../lib/notices.ts'
-import { GROUP_SQL, liveGroup, requireGroupManager, type LoadedGroup } from '../lib/permissions.ts'
+import { GROUP_SQL, liveGroup, lockLiveGroup, requireGroupManager, type LoadedGroup } from '../lib/permissions.ts'
 
 interface Facts {
   group_name: string
@@ -23,7 +23,7 @@ export default defineHandler({
     return {
       data: { group_id: input.group_id, dismissed_at },
       facts,
-      writes: [sql.query('UPDATE chat_group SET dismissed_at = $2, updated_at = $2 WHERE group_id = $1', [input.group_id, dismissed_at])],
+      writes: [lockLiveGroup(sql, input.group_id), sql.query('UPDATE chat_group SET dismissed_at = $2, updated_at = $2 WHERE group_id = $1', [input.group_id, dismissed_at])],
     }
   },
   derive: (_input, data, caller, facts: Facts) =>

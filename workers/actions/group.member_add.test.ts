@@ -181,4 +181,18 @@ describe('group.member_add', () => {
     expect(again.deliveries).toHaveLength(1)
     expect((await membersOf(group_id)).map((m) => m.employee_id)).toEqual(['ga_rep_n', 'ga_rep_owner'])
   })
+
+  it('concurrent additions that fit alone but not together: one is refused, the group never exceeds the limit', async () => {
+    const half = GROUP_MAX_MEMBERS / 2
+    const [a, b] = [await bulkEmployees('gmarace_a', half), await bulkEmployees('gmarace_b', half)]
+    const group_id = await createGroup(s.admin, 'race', [a[0]!])
+    const answers = await Promise.all([
+      callAction(app, s.h, 'group.member_add', s.admin, { group_id, member_ids: a.slice(1) }),
+      callAction(app, s.h, 'group.member_add', s.admin, { group_id, member_ids: b }),
+    ])
+    expect(answers.map((x) => x.reply.code).sort()).toEqual([0, 400])
+    const { rows } = await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])
+    expect(rows[0].n).toBeLessThanOrEqual(GROUP_MAX_MEMBERS)
+  })
 })
+

@@ -2,7 +2,7 @@ import { GROUP_MAX_MEMBERS } from '../../schema/index.ts'
 import { defineHandler } from '../lib/action.ts'
 import { fail } from '../lib/errors.ts'
 import { notice, toInboxes } from '../lib/notices.ts'
-import { EMPLOYEE_STATUS_SQL, GROUP_SQL, liveGroup, requireActiveEmployees, requireGroupManager, type LoadedGroup } from '../lib/permissions.ts'
+import { EMPLOYEE_STATUS_SQL, GROUP_SQL, liveGroup, lockLiveGroup, requireActiveEmployees, requireGroupManager, type LoadedGroup } from '../lib/permissions.ts'
 
 interface Loaded {
   group: LoadedGroup | null
@@ -34,11 +34,14 @@ export default defineHandler({
       data: { group_id: input.group_id, added_ids, current_member_count: count, added_at },
       facts: { group_name: group.name },
       writes: [
+        lockLiveGroup(sql, input.group_id),
         sql.query(
           `INSERT INTO group_member (group_id, employee_id, role, joined_at)
            SELECT $1, id, 'member', $2 FROM unnest($3::text[]) AS id ON CONFLICT DO NOTHING`,
           [input.group_id, added_at, added_ids],
         ),
+        // Concurrent additions were counted apart; under the lock the total is exact.
+        sql.query(`SELECT mchat_check((SELECT count(*) FROM group_member WHERE group_id = $1) <= $2, 'group_full')`, [input.group_id, GROUP_MAX_MEMBERS]),
       ],
     }
   },

@@ -1,7 +1,7 @@
 import { defineHandler } from '../lib/action.ts'
 import { fail } from '../lib/errors.ts'
 import { notice, toInboxes } from '../lib/notices.ts'
-import { canManageGroup, GROUP_SQL, liveGroup, type LoadedGroup } from '../lib/permissions.ts'
+import { canManageGroup, GROUP_SQL, liveGroup, lockLiveGroup, type LoadedGroup } from '../lib/permissions.ts'
 
 /**
  * Seed 002 §3.10: group managers remove members; any member may remove themselves (leave). The
@@ -29,7 +29,7 @@ export default defineHandler({
     return {
       data: { group_id: input.group_id, removed_ids, current_member_count: Object.keys(group.members).length - removed_ids.length, removed_at },
       facts: { group_name: group.name },
-      writes: [sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [input.group_id, removed_ids])],
+      writes: [lockLiveGroup(sql, input.group_id), sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [input.group_id, removed_ids])],
     }
   },
   derive: (_input, data, caller, facts: { group_name: string }) =>

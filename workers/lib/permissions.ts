@@ -1,4 +1,5 @@
 import type { Caller } from '../env.ts'
+import type { Sql } from './db.ts'
 import { fail } from './errors.ts'
 
 /** Org admins manage employees and departments (the matrix is in docs/permissions.md). */
@@ -19,6 +20,13 @@ export interface LoadedGroup {
 export const GROUP_SQL = `SELECT g.name, g.dismissed_at IS NOT NULL AS dismissed,
     (SELECT coalesce(json_object_agg(m.employee_id, m.role), '{}') FROM group_member m WHERE m.group_id = g.group_id) AS members
    FROM chat_group g WHERE g.group_id = $1`
+
+/**
+ * The first write of a transaction that changes a group: locks the group's row, so changes to
+ * one group run one at a time, and refuses (404) if it was dismissed since it was read.
+ */
+export const lockLiveGroup = (sql: Sql, groupId: string) =>
+  sql.query(`SELECT mchat_check((SELECT dismissed_at IS NULL FROM chat_group WHERE group_id = $1 FOR UPDATE), 'group_gone')`, [groupId])
 
 /** The group, or 404 when it does not exist or was dismissed. */
 export function liveGroup(group: LoadedGroup | null): LoadedGroup {
