@@ -19,6 +19,7 @@ export { agentProfile, employeeCreate, employeeFields, employeeRole, employeeSta
 export { employeeUpdate, employeeUpdates, profileChange, SENSITIVE_EMPLOYEE_FIELDS, type ProfileChange } from './actions/employee.update.ts'
 export { GROUP_MAX_MEMBERS, groupCreate, memberIds } from './actions/group.create.ts'
 export { groupDismiss } from './actions/group.dismiss.ts'
+export { groupList, groupRole } from './actions/group.list.ts'
 export { groupMemberAdd } from './actions/group.member_add.ts'
 export { groupMemberRemove } from './actions/group.member_remove.ts'
 export { msgReadAck, readReceipt, type ReadReceipt } from './actions/msg.read_ack.ts'

@@ -11,6 +11,7 @@ import employeeCreate from './actions/employee.create.ts'
 import employeeUpdate from './actions/employee.update.ts'
 import groupCreate from './actions/group.create.ts'
 import groupDismiss from './actions/group.dismiss.ts'
+import groupList from './actions/group.list.ts'
 import groupMemberAdd from './actions/group.member_add.ts'
 import groupMemberRemove from './actions/group.member_remove.ts'
 import msgReadAck from './actions/msg.read_ack.ts'
@@ -40,6 +41,7 @@ export const handlers: { [A in ActionName]: AnyHandler<A> } = {
   'department.delete': departmentDelete,
   'group.create': groupCreate,
   'group.dismiss': groupDismiss,
+  'group.list': groupList,
   'group.member_add': groupMemberAdd,
   'group.member_remove': groupMemberRemove,
   'msg.send_private': msgSendPrivate,

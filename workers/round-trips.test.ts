@@ -68,6 +68,7 @@ describe('database round trips per action', () => {
       ['group.create', () => ({ name: 'RT3', member_ids: [peer.employee_id] })],
       ['group.member_add', () => ({ group_id: group, member_ids: [spare] })],
       ['group.member_remove', () => ({ group_id: group, member_ids: [spare] })],
+      ['group.list', () => ({})],
       ['group.dismiss', async () => ({ group_id: dismissable, ...(await challengeFor(app, s.h, a)) })],
       ['msg.send_private', () => ({ to_employee_id: peer.employee_id, content: 'x' })],
       ['msg.send_group', () => ({ group_id: group, content: 'x' })],

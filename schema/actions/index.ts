@@ -10,6 +10,7 @@ import { employeeCreate } from './employee.create.ts'
 import { employeeUpdate } from './employee.update.ts'
 import { groupCreate } from './group.create.ts'
 import { groupDismiss } from './group.dismiss.ts'
+import { groupList } from './group.list.ts'
 import { groupMemberAdd } from './group.member_add.ts'
 import { groupMemberRemove } from './group.member_remove.ts'
 import { msgReadAck } from './msg.read_ack.ts'
@@ -17,7 +18,10 @@ import { msgSendGroup } from './msg.send_group.ts'
 import { msgSendPrivate } from './msg.send_private.ts'
 import { orgTree } from './org.tree.ts'
 
-/** Every action MChat serves, by its name (seed 002 §2.1–2.3, §2.5; audit.query for seed 000 §6.3). */
+/**
+ * Every action MChat serves, by its name (seed 002 §2.1–2.3, §2.5), plus audit.query (seed 000
+ * §6.3) and group.list (what a client subscribes to).
+ */
 export const actions = {
   [authBind.name]: authBind,
   [authChallenge.name]: authChallenge,
@@ -29,6 +33,7 @@ export const actions = {
   [departmentDelete.name]: departmentDelete,
   [groupCreate.name]: groupCreate,
   [groupDismiss.name]: groupDismiss,
+  [groupList.name]: groupList,
   [groupMemberAdd.name]: groupMemberAdd,
   [groupMemberRemove.name]: groupMemberRemove,
   [msgSendPrivate.name]: msgSendPrivate,
