@@ -139,7 +139,7 @@ function port(name: string, fallback: number): number {
   return n
 }
 
-async function main() {
+export async function main(): Promise<void> {
   const host = process.env.MCHAT_HOST || '127.0.0.1'
   const options: SystemOptions = {
     dataDir: process.env.MCHAT_DATA_DIR || '.mchat',

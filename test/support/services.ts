@@ -55,7 +55,15 @@ function probeDeno(): string | null {
   return r.status === 0 ? null : `deno not runnable (${denoBin})`
 }
 
-const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno(), redis: probeRedis() }
+/** Chromium for the browser tests: MCHAT_CHROMIUM_BIN, else Debian's package. */
+export const chromiumBin = process.env.MCHAT_CHROMIUM_BIN ?? '/usr/bin/chromium'
+
+function probeChromium(): string | null {
+  const r = spawnSync(chromiumBin, ['--version'], { encoding: 'utf8', timeout: 10_000 })
+  return r.status === 0 ? null : `chromium not runnable (${chromiumBin})`
+}
+
+const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno(), redis: probeRedis(), chromium: probeChromium() }
 
 /** Why real-service tests cannot run here, or null when they can. Throws under MCHAT_REQUIRE_SERVICES=1. */
 export function realServicesMissing(...which: Array<keyof typeof missing>): string | null {

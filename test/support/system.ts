@@ -7,6 +7,8 @@ import { createRealDatabase, realRedisUrl, realServicesMissing } from './service
 
 export interface TestSystem extends System {
   kind: 'real' | 'embedded'
+  /** Where admin.json and keys.json are. */
+  dataDir: string
   close(): Promise<void>
 }
 
@@ -31,11 +33,11 @@ export async function startTestSystem(extra: Partial<SystemOptions> = {}): Promi
       cleanups.push(() => db.drop())
       const system = await startSystem({ ...base, databaseUrl: db.url, mqttUrl: mosquitto.url, redisUrl: realRedisUrl, shareGroup: 'gateway', ...extra })
       cleanups.push(() => system.stop())
-      return { ...system, kind: 'real', close }
+      return { ...system, kind: 'real', dataDir: dir, close }
     }
     const system = await startSystem({ ...base, ...extra })
     cleanups.push(() => system.stop())
-    return { ...system, kind: 'embedded', close }
+    return { ...system, kind: 'embedded', dataDir: dir, close }
   } catch (err) {
     await close()
     throw err
