@@ -50,12 +50,24 @@ interface Pending {
   seqId: string
   body: string
   attempts: number
+  /** The connection it was last sent on: after a reconnect, only older ones go again. */
+  sentOn?: number
   timer?: ReturnType<typeof setTimeout>
   resolve(data: unknown): void
   reject(err: Error): void
 }
 
 const now = () => new Date().toISOString()
+
+/** A v4 UUID even where crypto.randomUUID is missing (a page that is not a secure context). */
+function newSeqId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6]! & 0x0f) | 0x40
+  b[8] = (b[8]! & 0x3f) | 0x80
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
 
 /** The client id the server expects, from the scheme employee.create handed out. */
 export function clientIdOf(conn: MqttConnection, deviceId: string): string {
@@ -83,6 +95,7 @@ export class MChatClient extends Emitter<ClientEvents> {
   #watched = new Set<string>()
   #presence = new Map<string, Presence>()
   #closed = false
+  #connection = 0
 
   constructor(
     readonly connection: MqttConnection,
@@ -126,7 +139,7 @@ export class MChatClient extends Emitter<ClientEvents> {
    * answers a repeat with the first reply and never applies it twice.
    */
   request<A extends ActionName>(action: A, payload?: RequestInputOf<A>, opts: { seqId?: string } = {}): Promise<ReplyOf<A>> {
-    const seqId = opts.seqId ?? crypto.randomUUID()
+    const seqId = opts.seqId ?? newSeqId()
     return new Promise<ReplyOf<A>>((resolve, reject) => {
       const p: Pending = { action, seqId, body: JSON.stringify({ action, ...payload }), attempts: 0, resolve: resolve as (d: unknown) => void, reject }
       if (this.#closed) return reject(new MChatError(503, 'client is closed', null, action))
@@ -193,17 +206,18 @@ export class MChatClient extends Emitter<ClientEvents> {
 
   /** Binds the session and subscribes the groups: what `connect()` waits for. */
   async start(): Promise<this> {
-    if (!this.connected) await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        this.mqtt.off('connect', onConnect)
+    // The client's own `connect`: after the subscriptions, so the first reply cannot be missed.
+    await new Promise<void>((resolve, reject) => {
+      const offError = this.on('error', (err) => {
+        offConnect()
+        offError()
         reject(err)
-      }
-      const onConnect = () => {
-        this.mqtt.off('error', onError)
+      })
+      const offConnect = this.on('connect', () => {
+        offConnect()
+        offError()
         resolve()
-      }
-      this.mqtt.once('connect', onConnect)
-      this.mqtt.once('error', onError)
+      })
     })
     await this.request('auth.bind', { employee_id: this.employeeId, mqtt_password: this.connection.mqtt_password })
     const { groups } = await this.request('group.list', {})
@@ -212,6 +226,7 @@ export class MChatClient extends Emitter<ClientEvents> {
   }
 
   async #onConnect(): Promise<void> {
+    const connection = ++this.#connection
     ;(this.mqtt.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
     try {
       const topics = [
@@ -233,13 +248,14 @@ export class MChatClient extends Emitter<ClientEvents> {
       return
     }
     // Whatever was in flight when the connection dropped goes again, with its seq_id.
-    for (const p of this.#pending.values()) this.#send(p, false)
+    for (const p of this.#pending.values()) if (p.sentOn! < connection) this.#send(p, false)
     for (const p of this.#queue.splice(0)) this.#send(p)
     this.emit('connect')
   }
 
   #send(p: Pending, counts = true): void {
     if (counts) p.attempts++
+    p.sentOn = this.#connection
     this.#pending.set(p.seqId, p)
     clearTimeout(p.timer)
     const timeout = this.options.timeouts?.[p.action] ?? this.options.timeoutMs ?? 30_000

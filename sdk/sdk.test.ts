@@ -149,4 +149,25 @@ describe('the SDK end to end', () => {
     await expect(c.request('org.tree', {})).rejects.toMatchObject({ code: 503 })
     expect((await queued).employees.length).toBeGreaterThan(0)
   })
+
+  it('sends each request once on a fresh connection (no resend of what the new connection carried), with seq_ids even without crypto.randomUUID', async () => {
+    const watcher = await as('admin', 'watcher')
+    const seen: string[] = []
+    watcher.mqtt.on('message', (topic) => topic.startsWith('mchat/msg/req/sdk_alice.once/') && seen.push(topic))
+    await watcher.mqtt.subscribeAsync('mchat/msg/req/sdk_alice.once/+', { qos: 1 })
+
+    const randomUUID = crypto.randomUUID
+    try {
+      // As in a browser page that is not a secure context.
+      Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true })
+      const c = await as('sdk_alice', 'once')
+      await c.request('org.tree', {})
+    } finally {
+      Object.defineProperty(crypto, 'randomUUID', { value: randomUUID, configurable: true })
+    }
+    await vi.waitFor(() => expect(seen).toHaveLength(3)) // auth.bind, group.list, org.tree
+    expect(new Set(seen).size).toBe(3)
+    for (const t of seen) expect(t.split('/').at(-1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
 })
+
