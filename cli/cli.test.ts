@@ -88,6 +88,15 @@ describe('mchat', () => {
     expect(chat.out().match(/^sent msg_/gm)).toHaveLength(2)
     await vi.waitFor(() => expect(got).toContain('second line'))
 
+    // A group: typed lines go to the group's topic.
+    const g = await admin.request('group.create', { name: 'cli group', member_ids: ['cli_alice'] })
+    await vi.waitFor(() => expect(admin.groups.has(g.group_id)).toBe(true))
+    const inGroup: string[] = []
+    admin.on('message', (m) => m.conversation === `group:${g.group_id}` && inGroup.push(String(m.content)))
+    const groupChat = mchat(['chat', g.group_id, '--as', aliceFile, '--device', 'chatg'], 'hello group\n')
+    expect(await groupChat.exited).toBe(0)
+    await vi.waitFor(() => expect(inGroup).toEqual(['hello group']))
+
     const nobody = mchat(['chat', 'cli_nobody', '--as', aliceFile, '--device', 'chat2'], '')
     expect(await nobody.exited).toBe(1)
     expect(nobody.err()).toMatch(/cli_nobody is neither an employee nor one of your groups/)
