@@ -15,6 +15,8 @@ export interface RelayConfig {
   maxRequestBytes: number
   workerTimeoutMs: number
   drainTimeoutMs: number
+  /** A JSON route table (relay/routes.ts), followed as it changes; without it every action goes to workerUrl. */
+  routesFile?: string | undefined
 }
 
 export const RELAY_DEFAULTS = {
@@ -51,5 +53,6 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
     maxRequestBytes: int(env, 'MCHAT_MAX_REQUEST_BYTES', RELAY_DEFAULTS.maxRequestBytes),
     workerTimeoutMs: int(env, 'MCHAT_WORKER_TIMEOUT_MS', RELAY_DEFAULTS.workerTimeoutMs),
     drainTimeoutMs: int(env, 'MCHAT_DRAIN_TIMEOUT_MS', RELAY_DEFAULTS.drainTimeoutMs),
+    routesFile: env.MCHAT_ROUTES_FILE || undefined,
   }
 }

@@ -70,7 +70,7 @@ describe('forward()', () => {
     const body = Buffer.from(opts.body ?? JSON.stringify({ action: 'msg.send_private', seq_id: '7', text: 'hi' }))
     const deliveries: Delivery[] = []
     const o: ForwardOptions = {
-      workerUrl: opts.url ?? workerUrl,
+      url: opts.url ?? workerUrl,
       token: await sign({ action: 'msg.send_private', clientId: 'c1', seqId: '7', body }),
       action: 'msg.send_private',
       body,

@@ -1,7 +1,10 @@
 import { Code, WORKER_ANSWER_TYPE, actionPath, answerLine, fail, isErrorCode, reply as replySchema, type Delivery, type Reply } from '../schema/index.ts'
 
 export interface ForwardOptions {
-  workerUrl: string
+  /** The base URL of the route's target. */
+  url: string
+  /** The route's own headers (a Cloudflare version override). */
+  headers?: Record<string, string>
   token: string
   action: string
   body: Uint8Array
@@ -18,10 +21,10 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
   const signal = AbortSignal.timeout(o.timeoutMs)
   let res: Response
   try {
-    res = await fetch(o.workerUrl + actionPath(o.action), {
+    res = await fetch(o.url + actionPath(o.action), {
       method: 'POST',
       body: o.body as Uint8Array<ArrayBuffer>,
-      headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
+      headers: { ...o.headers, authorization: `Bearer ${o.token}`, 'content-type': 'application/json' },
       signal,
     })
   } catch (err) {

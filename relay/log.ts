@@ -4,6 +4,8 @@ export interface RequestLogLine {
   action: string
   latency_ms: number
   code: number
+  /** Which version of the action answered, once it reached a worker. */
+  variant?: 'stable' | 'canary'
 }
 
 export type RequestLogger = (line: RequestLogLine) => void

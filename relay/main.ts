@@ -1,5 +1,6 @@
 import { relayConfigFromEnv } from './config.ts'
 import { startRelay } from './relay.ts'
+import { followRouteFile, readRouteFile, RouteSource } from './route-source.ts'
 
 // `tsx relay/main.ts`: one relay instance configured from the environment (see README).
 let config
@@ -9,7 +10,19 @@ try {
   console.error(`relay: ${(err as Error).message}`)
   process.exit(2)
 }
-const relay = await startRelay(config)
+const info = (m: string) => console.error(`relay: ${m}`)
+let routes: RouteSource | undefined
+if (config.routesFile) {
+  try {
+    routes = new RouteSource(await readRouteFile(config.routesFile))
+  } catch (err) {
+    console.error(`relay: ${(err as Error).message}`)
+    process.exit(2)
+  }
+  routes.onChange((_t, why) => info(`routes reloaded (${why})`))
+  followRouteFile(config.routesFile, routes, info)
+}
+const relay = await startRelay(config, { info, ...(routes ? { routes } : {}) })
 await relay.ready
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

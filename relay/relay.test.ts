@@ -310,8 +310,8 @@ describe('relay on the embedded broker', SUITE, () => {
 
     await waitFor('the log line', () => env.logs.some((l) => l.client_id === cid))
     const line = env.logs.find((l) => l.client_id === cid)!
-    expect(Object.keys(line).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id'])
-    expect(line).toMatchObject({ client_id: cid, seq_id: 's1', action: 'msg.send_private', code: 0 })
+    expect(Object.keys(line).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id', 'variant'])
+    expect(line).toMatchObject({ client_id: cid, seq_id: 's1', action: 'msg.send_private', code: 0, variant: 'stable' })
     expect(typeof line.latency_ms).toBe('number')
     expect(line.latency_ms).toBeGreaterThanOrEqual(0)
     expect(JSON.stringify(line)).not.toMatch(/secret-text|héllo/)

@@ -15,6 +15,8 @@ import {
 import type { RelayConfig } from './config.ts'
 import { forward } from './forward.ts'
 import { jsonLineLogger, type RequestLogger } from './log.ts'
+import { RouteSource } from './route-source.ts'
+import { pickRoute, singleTarget } from './routes.ts'
 import { createSigner, type Signer } from './sign.ts'
 
 export interface Relay {
@@ -29,6 +31,8 @@ export interface RelayOptions {
   log?: RequestLogger
   /** Operational messages (connect, errors). */
   info?: (msg: string) => void
+  /** Per-action targets and canaries; default: every action to `config.workerUrl`. */
+  routes?: RouteSource
 }
 
 /**
@@ -40,6 +44,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const log = opts.log ?? jsonLineLogger
   const info = opts.info ?? ((m: string) => console.error(`relay: ${m}`))
   const signer = await createSigner(config.privateKeyJwk)
+  const routes = opts.routes ?? new RouteSource(singleTarget(config.workerUrl))
   const filter = config.shareGroup ? sharedRequestFilter(config.shareGroup) : REQUEST_FILTER
 
   const client = mqtt.connect(config.mqttUrl, {
@@ -78,7 +83,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       if (working < config.maxInFlight) waiting.shift()?.()
     }
     const started = performance.now()
-    handle({ client, sign: signer, config, info }, topic, payload, release)
+    handle({ client, sign: signer, config, info, routes }, topic, payload, release)
       .then((r) => r && log({ ...r, latency_ms: Math.round((performance.now() - started) * 100) / 100 }))
       .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
       .finally(() => {
@@ -129,7 +134,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
 }
 
-type Handled = { client_id: string; seq_id: string; action: string; code: number } | null
+type Handled = { client_id: string; seq_id: string; action: string; code: number; variant?: 'stable' | 'canary' } | null
 
 /** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
 interface HandleDeps {
@@ -137,18 +142,19 @@ interface HandleDeps {
   sign: Signer
   config: RelayConfig
   info: (msg: string) => void
+  routes: RouteSource
 }
 
-async function handle({ client, sign, config, info }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
+async function handle({ client, sign, config, info, routes }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
-  const respond = async (reply: Reply, action = '-') => {
+  const respond = async (reply: Reply, action = '-', variant?: 'stable' | 'canary') => {
     release()
     // seq_id is the topic's: a seq_id in the worker's reply line must not override it.
     const body = { seq_id, code: reply.code, message: reply.message, data: reply.data }
     await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify(body), { qos: 1 })
-    return { client_id, seq_id, action, code: reply.code }
+    return { client_id, seq_id, action, code: reply.code, ...(variant ? { variant } : {}) }
   }
 
   if (!t.ok) return respond(fail(Code.BAD_REQUEST, t.error))
@@ -166,13 +172,16 @@ async function handle({ client, sign, config, info }: HandleDeps, topic: string,
   if (!isActionName(env.action)) return respond(fail(Code.NOT_FOUND, `unknown action "${env.action}"`), env.action)
 
   const token = await sign({ action: env.action, clientId: client_id, seqId: seq_id, body: payload })
+  // Picked once: a route table replaced meanwhile does not move this request.
+  const route = pickRoute(routes.current, env.action, client_id, config.workerTimeoutMs)
   const published: Promise<unknown>[] = []
   const reply = await forward({
-    workerUrl: config.workerUrl,
+    url: route.url,
+    headers: route.headers,
     token,
     action: env.action,
     body: payload,
-    timeoutMs: config.workerTimeoutMs,
+    timeoutMs: route.timeoutMs,
     onDelivery: (d: Delivery) => {
       // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
       if (!isDeliveryTopic(d.topic)) return info(`${env.action} asked to publish on ${d.topic}: refused`)
@@ -184,5 +193,5 @@ async function handle({ client, sign, config, info }: HandleDeps, topic: string,
   release()
   // The sender hears "sent" only once the broker has accepted every delivery.
   await Promise.all(published)
-  return respond(reply, env.action)
+  return respond(reply, env.action, route.variant)
 }

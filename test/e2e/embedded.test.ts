@@ -38,7 +38,7 @@ describe('end to end on embedded defaults', () => {
     // One log line per request (written just after the reply's PUBACK), never the payload.
     await vi.waitFor(() => expect(logs.length).toBe(9))
     expect(JSON.stringify(logs)).not.toContain('你好')
-    for (const l of logs) expect(Object.keys(l).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id'])
+    for (const l of logs) expect(Object.keys(l).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id', 'variant'])
   })
 
   it('serves MQTT over WebSocket', async () => {

@@ -1,0 +1,83 @@
+import * as z from 'zod'
+import { isActionName } from '../schema/index.ts'
+
+/**
+ * Where each action's requests go: a stable target and optionally a canary with a weight, per
+ * action. A target is a base URL, or a Cloudflare Worker version (sent as
+ * Cloudflare-Workers-Version-Overrides) so one Worker deployment can canary a single action.
+ */
+export const routeTarget = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    worker: z.string().min(1).max(128).optional(),
+    version: z.string().min(1).max(128).optional(),
+  })
+  .refine((t) => t.url !== undefined || t.version !== undefined, 'a target needs a url or a Cloudflare version')
+  .refine((t) => (t.version === undefined) === (t.worker === undefined), 'a Cloudflare version needs its worker name, and only with one')
+export type RouteTarget = z.infer<typeof routeTarget>
+
+const timeoutMs = z.number().int().min(1).max(300_000)
+
+export const actionRoute = z.strictObject({
+  stable: routeTarget.optional(),
+  canary: z.strictObject({ target: routeTarget, weight: z.number().min(0).max(100) }).optional(),
+  /** Agent actions need longer than the default. */
+  timeout_ms: timeoutMs.optional(),
+})
+
+export const routeTable = z.strictObject({
+  default: routeTarget.refine((t) => t.url !== undefined, 'the default target needs a url'),
+  timeout_ms: timeoutMs.optional(),
+  actions: z
+    .record(z.string(), actionRoute)
+    .refine((a) => Object.keys(a).every(isActionName), { message: 'names an action that does not exist' })
+    .default({}),
+})
+export type RouteTable = z.infer<typeof routeTable>
+
+export interface Route {
+  url: string
+  headers: Record<string, string>
+  variant: 'stable' | 'canary'
+  /** A label for logs and metrics: the version id or the URL. */
+  target: string
+  timeoutMs: number
+}
+
+/**
+ * 0…9999 from the client id and action (FNV-1a): the same client always falls in the same bucket,
+ * so it keeps its version while the weight stays or rises.
+ */
+export function bucketOf(clientId: string, action: string): number {
+  let h = 0x811c9dc5
+  const s = `${clientId}\u0000${action}`
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h % 10_000
+}
+
+/** The route of one request. `defaultTimeoutMs` applies when the table names none. */
+export function pickRoute(table: RouteTable, action: string, clientId: string, defaultTimeoutMs: number): Route {
+  const r = table.actions[action]
+  const stable = r?.stable ?? table.default
+  const canary = r?.canary && bucketOf(clientId, action) < r.canary.weight * 100 ? r.canary.target : undefined
+  const t = canary ?? stable
+  const headers: Record<string, string> = {}
+  if (t.version) {
+    headers['Cloudflare-Workers-Version-Overrides'] = `${t.worker}="${t.version}"`
+    // Version affinity on Cloudflare's side too: one client, one version.
+    headers['Cloudflare-Workers-Version-Key'] = clientId
+  }
+  return {
+    url: t.url ?? stable.url ?? table.default.url!,
+    headers,
+    variant: canary ? 'canary' : 'stable',
+    target: t.version ?? t.url!,
+    timeoutMs: r?.timeout_ms ?? table.timeout_ms ?? defaultTimeoutMs,
+  }
+}
+
+/** The table a relay without a routes file uses: everything to one worker URL. */
+export const singleTarget = (url: string): RouteTable => ({ default: { url }, actions: {} })
