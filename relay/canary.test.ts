@@ -9,10 +9,12 @@ import { generateKeys } from '../local/keys.ts'
 import { listen } from '../local/ports.ts'
 import { WORKER_ANSWER_TYPE, requestTopic } from '../schema/index.ts'
 import { connectMqtt } from '../test/support/mqtt-client.ts'
+import { freePort } from '../local/ports.ts'
 import { RELAY_DEFAULTS } from './config.ts'
+import { createRelayMetrics, type RelayMetrics } from './metrics.ts'
+import { startOpsServer, type OpsServer } from './ops-server.ts'
 import { followRouteFile, readRouteFile, RouteSource } from './route-source.ts'
 import { startRelay, type Relay } from './relay.ts'
-import { routeTable } from './routes.ts'
 
 /**
  * The relay steering one action's requests between a stable and a canary worker (each a fake
@@ -28,6 +30,8 @@ const workers: Server[] = []
 const urls: Record<'stable' | 'canary', string> = { stable: '', canary: '' }
 const replies = new Map<string, { code: number; data: { who: string } | null }>()
 let n = 0
+let metrics: RelayMetrics
+let ops: OpsServer
 
 async function fakeWorker(who: string): Promise<string> {
   const server = createServer((req, res) => {
@@ -43,10 +47,10 @@ async function fakeWorker(who: string): Promise<string> {
 const routesJson = (weight: number) => JSON.stringify({ default: { url: urls.stable }, actions: { 'msg.send_private': { canary: { target: { url: urls.canary }, weight } } } })
 
 /** Publishes one request as client `cid` and resolves with its reply. */
-async function send(cid: string): Promise<{ code: number; data: { who: string } | null }> {
+async function send(cid: string, action = 'msg.send_private'): Promise<{ code: number; data: { who: string } | null }> {
   const seq = `s${n++}`
   const key = `${cid}/${seq}`
-  await client.publishAsync(requestTopic(cid, seq), JSON.stringify({ action: 'msg.send_private', to_employee_id: 'x', content: 'hi' }), { qos: 1 })
+  await client.publishAsync(requestTopic(cid, seq), JSON.stringify({ action, to_employee_id: 'x', content: 'hi' }), { qos: 1 })
   await vi.waitFor(() => expect(replies.has(key)).toBe(true), { timeout: 10_000, interval: 5 })
   return replies.get(key)!
 }
@@ -63,9 +67,10 @@ beforeAll(async () => {
   const keys = await generateKeys()
   relay = await startRelay(
     { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId: 'relay-canary', shareGroup: '', workerUrl: urls.stable, privateKeyJwk: keys.relayPrivateJwk },
-    { routes, log: () => {}, info: () => {} },
+    { routes, metrics: (metrics = createRelayMetrics({ relay: 'relay-canary', defaultMetrics: false })), log: () => {}, info: () => {} },
   )
   await relay.ready
+  ops = await startOpsServer({ metrics, ready: relay.isReady })
   client = await connectMqtt(broker.url, { clientId: 'canary-tester' })
   client.on('message', (topic, payload) => {
     const [, , , cid, seq] = topic.split('/')
@@ -75,6 +80,7 @@ beforeAll(async () => {
 }, 30_000)
 
 afterAll(async () => {
+  await ops?.close()
   stopFollowing?.()
   await client?.endAsync()
   await relay?.drain()
@@ -88,7 +94,7 @@ describe('per-action canary through the relay', () => {
     const ids = Array.from({ length: 2000 }, (_, i) => `emp_${i}.dev`)
     const who: string[] = []
     for (let i = 0; i < ids.length; i += 200) {
-      const batch = await Promise.all(ids.slice(i, i + 200).map(send))
+      const batch = await Promise.all(ids.slice(i, i + 200).map((cid) => send(cid)))
       for (const r of batch) {
         expect(r.code).toBe(0)
         who.push(r.data!.who)
@@ -125,4 +131,26 @@ describe('per-action canary through the relay', () => {
     // Requests published after the reload went to the canary (a batch straddling it may not have).
     expect(answered.slice(reloadedAt + 20).every((a) => a.who === 'canary')).toBe(true)
   })
+
+  it('exports requests by action, target and code, canary weights and worker errors; healthy only while subscribed', async () => {
+    const path = join(dir, 'routes.json')
+    const dead = `http://127.0.0.1:${await freePort()}`
+    await writeFile(path, JSON.stringify({ ...JSON.parse(routesJson(100)), actions: { ...JSON.parse(routesJson(100)).actions, 'org.tree': { stable: { url: dead } } } }))
+    await vi.waitFor(() => expect(routes.current.actions['org.tree']?.stable?.url).toBe(dead))
+    expect((await send('metrics_1.dev', 'org.tree')).code).toBe(503)
+
+    const text = await (await fetch(`${ops.url}/metrics`)).text()
+    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length).trim() ?? NaN)
+    const labels = (o: Record<string, string>) => `{${Object.entries({ ...o, relay: 'relay-canary' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`
+    expect(value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.canary, code: '0' })}`)).toBeGreaterThan(200)
+    expect(value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.stable, code: '0' })}`)).toBeGreaterThan(1000)
+    expect(value(`mchat_relay_canary_weight${labels({ action: 'msg.send_private' })}`)).toBe(100)
+    expect(value(`mchat_relay_worker_errors_total${labels({ action: 'org.tree', target: dead, kind: 'unavailable' })}`)).toBe(1)
+    expect(value(`mchat_relay_in_flight${labels({})}`)).toBe(0)
+
+    expect((await fetch(`${ops.url}/healthz`)).status).toBe(200)
+    await relay.drain()
+    expect((await fetch(`${ops.url}/healthz`)).status).toBe(503)
+  })
 })
+

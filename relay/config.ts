@@ -17,6 +17,9 @@ export interface RelayConfig {
   drainTimeoutMs: number
   /** A JSON route table (relay/routes.ts), followed as it changes; without it every action goes to workerUrl. */
   routesFile?: string | undefined
+  /** Where /metrics (Prometheus), /healthz and /livez are served; unset: not served. */
+  opsPort?: number | undefined
+  opsHost?: string | undefined
 }
 
 export const RELAY_DEFAULTS = {
@@ -38,6 +41,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n
 }
 
+function port(env: NodeJS.ProcessEnv, name: string): number {
+  const n = Number(env[name])
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got "${env[name]}"`)
+  return n
+}
+
 export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const privateKeyJwk = env.MCHAT_RELAY_PRIVATE_KEY
   if (!privateKeyJwk) throw new Error('MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)')
@@ -54,5 +63,7 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
     workerTimeoutMs: int(env, 'MCHAT_WORKER_TIMEOUT_MS', RELAY_DEFAULTS.workerTimeoutMs),
     drainTimeoutMs: int(env, 'MCHAT_DRAIN_TIMEOUT_MS', RELAY_DEFAULTS.drainTimeoutMs),
     routesFile: env.MCHAT_ROUTES_FILE || undefined,
+    opsPort: env.MCHAT_OPS_PORT ? port(env, 'MCHAT_OPS_PORT') : undefined,
+    opsHost: env.MCHAT_OPS_HOST || undefined,
   }
 }

@@ -1,3 +1,4 @@
+import type { WorkerErrorKind } from './metrics.ts'
 import { Code, WORKER_ANSWER_TYPE, actionPath, answerLine, fail, isErrorCode, reply as replySchema, type Delivery, type Reply } from '../schema/index.ts'
 
 export interface ForwardOptions {
@@ -11,6 +12,8 @@ export interface ForwardOptions {
   timeoutMs: number
   /** Called for each delivery as soon as its line arrives, before the reply. */
   onDelivery: (d: Delivery) => void
+  /** Told when the failure is the worker's reachability or answer, not a reply it gave. */
+  onFailure?: (kind: WorkerErrorKind) => void
 }
 
 /**
@@ -28,6 +31,7 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
       signal,
     })
   } catch (err) {
+    o.onFailure?.(signal.aborted ? 'timeout' : 'unavailable')
     return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.UNAVAILABLE, `worker unavailable (${cause(err)})`)
   }
   try {
@@ -38,8 +42,10 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
       // The worker's own error reply, data included (a 429 says when to retry).
       if (parsed.success && isErrorCode(parsed.data.code)) return { ...fail(parsed.data.code, parsed.data.message), data: parsed.data.data ?? null }
     }
+    o.onFailure?.('http')
     return fail(Code.INTERNAL, `worker failed (HTTP ${res.status})`)
   } catch {
+    o.onFailure?.(signal.aborted ? 'timeout' : 'malformed')
     // The details (a zod or JSON error) are for the worker's logs, not for the client.
     return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.INTERNAL, 'worker answer malformed')
   }

@@ -1,5 +1,7 @@
 import { relayConfigFromEnv } from './config.ts'
 import { startRelay } from './relay.ts'
+import { createRelayMetrics } from './metrics.ts'
+import { startOpsServer } from './ops-server.ts'
 import { followRouteFile, readRouteFile, RouteSource } from './route-source.ts'
 
 // `tsx relay/main.ts`: one relay instance configured from the environment (see README).
@@ -22,7 +24,12 @@ if (config.routesFile) {
   routes.onChange((_t, why) => info(`routes reloaded (${why})`))
   followRouteFile(config.routesFile, routes, info)
 }
-const relay = await startRelay(config, { info, ...(routes ? { routes } : {}) })
+const metrics = createRelayMetrics({ relay: config.clientId })
+const relay = await startRelay(config, { info, metrics, ...(routes ? { routes } : {}) })
+if (config.opsPort !== undefined) {
+  const ops = await startOpsServer({ host: config.opsHost, port: config.opsPort, metrics, ready: relay.isReady })
+  info(`metrics and health on ${ops.url}`)
+}
 await relay.ready
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

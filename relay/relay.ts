@@ -15,6 +15,7 @@ import {
 import type { RelayConfig } from './config.ts'
 import { forward } from './forward.ts'
 import { jsonLineLogger, type RequestLogger } from './log.ts'
+import type { RelayMetrics } from './metrics.ts'
 import { RouteSource } from './route-source.ts'
 import { pickRoute, singleTarget } from './routes.ts'
 import { createSigner, type Signer } from './sign.ts'
@@ -23,6 +24,8 @@ export interface Relay {
   /** Resolves once subscribed (ready to serve). */
   ready: Promise<void>
   inFlight(): number
+  /** Subscribed and not draining: what the health endpoint reports. */
+  isReady(): boolean
   /** Stops taking requests, finishes those in flight, then disconnects (keeping the session). */
   drain(): Promise<void>
 }
@@ -33,6 +36,7 @@ export interface RelayOptions {
   info?: (msg: string) => void
   /** Per-action targets and canaries; default: every action to `config.workerUrl`. */
   routes?: RouteSource
+  metrics?: RelayMetrics
 }
 
 /**
@@ -45,6 +49,12 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const info = opts.info ?? ((m: string) => console.error(`relay: ${m}`))
   const signer = await createSigner(config.privateKeyJwk)
   const routes = opts.routes ?? new RouteSource(singleTarget(config.workerUrl))
+  const metrics = opts.metrics
+  const showWeights = (t: typeof routes.current) => {
+    for (const [action, r] of Object.entries(t.actions)) metrics?.canaryWeight(action, r.canary?.weight ?? 0)
+  }
+  showWeights(routes.current)
+  routes.onChange(showWeights)
   const filter = config.shareGroup ? sharedRequestFilter(config.shareGroup) : REQUEST_FILTER
 
   const client = mqtt.connect(config.mqttUrl, {
@@ -83,10 +93,19 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       if (working < config.maxInFlight) waiting.shift()?.()
     }
     const started = performance.now()
-    handle({ client, sign: signer, config, info, routes }, topic, payload, release)
-      .then((r) => r && log({ ...r, latency_ms: Math.round((performance.now() - started) * 100) / 100 }))
+    metrics?.requestStarted()
+    let outcome: { action: string; target: string; code: number } = { action: '-', target: '-', code: 500 }
+    handle({ client, sign: signer, config, info, routes, metrics }, topic, payload, release)
+      .then((r) => {
+        if (!r) return
+        const { target, ...line } = r
+        // Labels only from known actions: a client-chosen name must not mint new series.
+        outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code }
+        log({ ...line, latency_ms: Math.round((performance.now() - started) * 100) / 100 })
+      })
       .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
       .finally(() => {
+        metrics?.requestFinished({ ...outcome, seconds: (performance.now() - started) / 1000 })
         release()
         active--
         if (active === 0) idle.splice(0).forEach((f) => f())
@@ -97,16 +116,19 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   let markFailed: (e: Error) => void
   const ready = new Promise<void>((resolve, reject) => ((markReady = resolve), (markFailed = reject)))
 
+  let subscribed = false
   client.on('connect', () => {
     ;(client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true)
     if (draining) return
     client.subscribe(filter, { qos: 1 }, (err, granted) => {
       if (err || granted?.[0]?.qos === 128) return markFailed(new Error(`subscribe ${filter} refused`))
+      subscribed = true
       info(`subscribed ${filter} as ${config.clientId}`)
       markReady()
     })
   })
   client.on('error', (err) => info(`mqtt error: ${err.message}`))
+  client.on('close', () => (subscribed = false))
   client.on('offline', () => info('mqtt offline, reconnecting'))
   client.connect()
 
@@ -114,6 +136,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   return {
     ready,
     inFlight: () => active,
+    isReady: () => subscribed && !draining && client.connected,
     // Idempotent: ending an MQTT.js client a second time never calls back.
     drain: () =>
       (drained ??= (async () => {
@@ -134,7 +157,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
 }
 
-type Handled = { client_id: string; seq_id: string; action: string; code: number; variant?: 'stable' | 'canary' } | null
+type Handled = { client_id: string; seq_id: string; action: string; code: number; variant?: 'stable' | 'canary'; target?: string } | null
 
 /** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
 interface HandleDeps {
@@ -143,18 +166,19 @@ interface HandleDeps {
   config: RelayConfig
   info: (msg: string) => void
   routes: RouteSource
+  metrics: RelayMetrics | undefined
 }
 
-async function handle({ client, sign, config, info, routes }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
+async function handle({ client, sign, config, info, routes, metrics }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
-  const respond = async (reply: Reply, action = '-', variant?: 'stable' | 'canary') => {
+  const respond = async (reply: Reply, action = '-', route?: { variant: 'stable' | 'canary'; target: string }) => {
     release()
     // seq_id is the topic's: a seq_id in the worker's reply line must not override it.
     const body = { seq_id, code: reply.code, message: reply.message, data: reply.data }
     await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify(body), { qos: 1 })
-    return { client_id, seq_id, action, code: reply.code, ...(variant ? { variant } : {}) }
+    return { client_id, seq_id, action, code: reply.code, ...(route ? { variant: route.variant, target: route.target } : {}) }
   }
 
   if (!t.ok) return respond(fail(Code.BAD_REQUEST, t.error))
@@ -182,16 +206,18 @@ async function handle({ client, sign, config, info, routes }: HandleDeps, topic:
     action: env.action,
     body: payload,
     timeoutMs: route.timeoutMs,
+    onFailure: (kind) => metrics?.workerError({ action: env.action, target: route.target, kind }),
     onDelivery: (d: Delivery) => {
       // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
       if (!isDeliveryTopic(d.topic)) return info(`${env.action} asked to publish on ${d.topic}: refused`)
       const p = client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false })
-      p.catch(() => {}) // observed below; this only keeps a failure before then from going unhandled
+      // Counted once accepted; the empty handler keeps a failure before the await below from going unhandled.
+      p.then(() => metrics?.deliveryPublished(), () => {})
       published.push(p)
     },
   })
   release()
   // The sender hears "sent" only once the broker has accepted every delivery.
   await Promise.all(published)
-  return respond(reply, env.action, route.variant)
+  return respond(reply, env.action, route)
 }
