@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,8 +5,8 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startEmbeddedBroker } from '../local/broker.ts'
 import { generateKeys } from '../local/keys.ts'
-import { listen } from '../local/ports.ts'
-import { WORKER_ANSWER_TYPE, requestTopic } from '../schema/index.ts'
+import { requestTopic } from '../schema/index.ts'
+import { startFakeWorker, type FakeWorker } from '../test/support/fake-worker.ts'
 import { connectMqtt } from '../test/support/mqtt-client.ts'
 import { freePort } from '../local/ports.ts'
 import { RELAY_DEFAULTS } from './config.ts'
@@ -26,23 +25,12 @@ let routes: RouteSource
 let stopFollowing: () => void
 let client: MqttClient
 let dir: string
-const workers: Server[] = []
+const workers: FakeWorker[] = []
 const urls: Record<'stable' | 'canary', string> = { stable: '', canary: '' }
 const replies = new Map<string, { code: number; data: { who: string } | null }>()
 let n = 0
 let metrics: RelayMetrics
 let ops: OpsServer
-
-async function fakeWorker(who: string): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume().on('end', () => {
-      res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
-    })
-  })
-  workers.push(server)
-  await listen(server, 0, '127.0.0.1', who)
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`
-}
 
 const routesJson = (weight: number) => JSON.stringify({ default: { url: urls.stable }, actions: { 'msg.send_private': { canary: { target: { url: urls.canary }, weight } } } })
 
@@ -57,8 +45,11 @@ async function send(cid: string, action = 'msg.send_private'): Promise<{ code: n
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mchat-canary-'))
-  urls.stable = await fakeWorker('stable')
-  urls.canary = await fakeWorker('canary')
+  for (const who of ['stable', 'canary'] as const) {
+    const w = await startFakeWorker(who)
+    workers.push(w)
+    urls[who] = w.url
+  }
   const path = join(dir, 'routes.json')
   await writeFile(path, routesJson(10))
   routes = new RouteSource(await readRouteFile(path))
@@ -85,7 +76,7 @@ afterAll(async () => {
   await client?.endAsync()
   await relay?.drain()
   await broker?.close()
-  for (const w of workers) w.close()
+  await Promise.all(workers.map((w) => w.close()))
   await rm(dir, { recursive: true, force: true })
 })
 

@@ -6,6 +6,7 @@ import {
   fail,
   isActionName,
   isDeliveryTopic,
+  opsCanaryTopic,
   parseRequestTopic,
   replyTopic,
   sharedRequestFilter,
@@ -15,6 +16,7 @@ import {
 import type { RelayConfig } from './config.ts'
 import { forward } from './forward.ts'
 import { jsonLineLogger, type RequestLogger } from './log.ts'
+import { CanaryAnalyzer } from './canary-analysis.ts'
 import type { RelayMetrics } from './metrics.ts'
 import { RouteSource } from './route-source.ts'
 import { pickRoute, singleTarget } from './routes.ts'
@@ -55,6 +57,13 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
   showWeights(routes.current)
   routes.onChange(showWeights)
+  const analyzer = new CanaryAnalyzer(routes, {
+    metrics,
+    onEvent: (e) => {
+      info(JSON.stringify(e))
+      if (client.connected) client.publish(opsCanaryTopic(e.action), JSON.stringify({ ...e, relay: config.clientId, at: new Date().toISOString() }), { qos: 1, retain: true })
+    },
+  })
   const filter = config.shareGroup ? sharedRequestFilter(config.shareGroup) : REQUEST_FILTER
 
   const client = mqtt.connect(config.mqttUrl, {
@@ -94,18 +103,20 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const started = performance.now()
     metrics?.requestStarted()
-    let outcome: { action: string; target: string; code: number } = { action: '-', target: '-', code: 500 }
+    let outcome: { action: string; target: string; code: number; variant?: 'stable' | 'canary' } = { action: '-', target: '-', code: 500 }
     handle({ client, sign: signer, config, info, routes, metrics }, topic, payload, release)
       .then((r) => {
         if (!r) return
         const { target, ...line } = r
         // Labels only from known actions: a client-chosen name must not mint new series.
-        outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code }
+        outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code, ...(r.variant ? { variant: r.variant } : {}) }
         log({ ...line, latency_ms: Math.round((performance.now() - started) * 100) / 100 })
       })
       .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
       .finally(() => {
-        metrics?.requestFinished({ ...outcome, seconds: (performance.now() - started) / 1000 })
+        const ms = performance.now() - started
+        metrics?.requestFinished({ action: outcome.action, target: outcome.target, code: outcome.code, seconds: ms / 1000 })
+        if (outcome.variant) analyzer.record(outcome.action, outcome.variant, outcome.code, ms)
         release()
         active--
         if (active === 0) idle.splice(0).forEach((f) => f())
@@ -141,6 +152,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     drain: () =>
       (drained ??= (async () => {
         draining = true
+        analyzer.stop()
         // In a share group, leaving hands new requests to the other members at once. A lone relay
         // stays subscribed so its persistent session queues what arrives until it is back.
         if (config.shareGroup && client.connected) await client.unsubscribeAsync(filter).catch(() => {})

@@ -18,9 +18,28 @@ export type RouteTarget = z.infer<typeof routeTarget>
 
 const timeoutMs = z.number().int().min(1).max(300_000)
 
+/**
+ * Automatic analysis of a canary (in the spirit of Flagger): every `interval_ms`, over the last
+ * `window_ms`, with at least `min_requests`, the canary's success rate (replies other than 500,
+ * 503 and 504) must reach `success_rate` and its p99 stay under `max_p99_ms`; `failed_checks`
+ * failures in a row set its weight to 0. With `step_weight`, each passed check raises the weight
+ * by that much, up to `max_weight`.
+ */
+export const canaryAnalysis = z.strictObject({
+  interval_ms: z.number().int().min(10).max(3_600_000).default(10_000),
+  window_ms: z.number().int().min(10).max(3_600_000).default(60_000),
+  min_requests: z.number().int().min(1).default(20),
+  success_rate: z.number().min(0).max(1).default(0.99),
+  max_p99_ms: z.number().positive().optional(),
+  failed_checks: z.number().int().min(1).default(2),
+  step_weight: z.number().positive().max(100).optional(),
+  max_weight: z.number().min(0).max(100).default(50),
+})
+export type CanaryAnalysis = z.infer<typeof canaryAnalysis>
+
 export const actionRoute = z.strictObject({
   stable: routeTarget.optional(),
-  canary: z.strictObject({ target: routeTarget, weight: z.number().min(0).max(100) }).optional(),
+  canary: z.strictObject({ target: routeTarget, weight: z.number().min(0).max(100), analysis: canaryAnalysis.optional() }).optional(),
   /** Agent actions need longer than the default. */
   timeout_ms: timeoutMs.optional(),
 })

@@ -16,6 +16,8 @@ export const inboxTopic = (employeeId: string) => `mchat/inbox/${employeeId}`
 export const groupTopic = (groupId: string) => `mchat/group/${groupId}`
 export const profileTopic = (employeeId: string) => `mchat/profile/${employeeId}`
 export const statusTopic = (employeeId: string) => `mchat/status/${employeeId}`
+/** Where relays announce canary rollbacks and promotions, per action (retained: the last verdict). */
+export const opsCanaryTopic = (action: string) => `mchat/ops/canary/${action}`
 
 // No wildcard or separator, no control characters or whitespace (they break logs and shells).
 const LEVEL = /^[^/+#\s\u0000-\u001f\u007f]+$/
