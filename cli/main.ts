@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { isActionName, type MqttConnection } from '../schema/index.ts'
 import { connect, MChatError, type MChatClient } from '../sdk/index.ts'
 import { adminFile, loadConnection } from './credentials.ts'
+import { routesCommand } from './routes.ts'
 import { contentText, formatMessage, formatNotice, formatPresence, formatReceipt } from './format.ts'
 
 const USAGE = `mchat — the MChat command line
@@ -14,6 +15,10 @@ const USAGE = `mchat — the MChat command line
   mchat call <action> [json]        send one action, print the reply's data
   mchat listen                      print messages, notices, receipts and presence as they come
   mchat chat <employee_id|group_id> chat interactively with a person, an agent or a group
+  mchat routes [show]               the relay's route table (--file or MCHAT_ROUTES_FILE)
+  mchat routes set <action> <weight>   the canary's weight, 0–100
+  mchat routes promote <action>     the canary becomes the stable version
+  mchat routes rollback <action>    the canary's weight to 0
 
 options: --as <file.json>  credentials (an mqtt_connection, admin.json, an employee.create reply;
                            default: the local admin in $MCHAT_DATA_DIR, .mchat)
@@ -30,6 +35,7 @@ const { values: opts, positionals } = parseArgs({
     url: { type: 'string' },
     create: { type: 'string' },
     name: { type: 'string' },
+    file: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -138,6 +144,8 @@ async function main(): Promise<void> {
       return listen()
     case 'chat':
       return chat(rest[0])
+    case 'routes':
+      return routesCommand(opts.file ?? process.env.MCHAT_ROUTES_FILE, rest, (s) => console.log(s))
     default:
       throw new UsageError(`unknown command ${command}`)
   }
