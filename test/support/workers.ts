@@ -1,5 +1,5 @@
 import { neon, neonConfig } from '@neondatabase/serverless'
-import { actionPath } from '../../schema/index.ts'
+import { actionPath, groupCreate } from '../../schema/index.ts'
 import { generateKeys, type LocalKeys } from '../../local/keys.ts'
 import { createSigner, type Signer } from '../../relay/sign.ts'
 import { ensureAdmin } from '../../local/bootstrap.ts'
@@ -132,4 +132,29 @@ export async function challengeFor(
   const a = await callAction(app, h, 'auth.challenge', clientId, forAction ? { for_action: forAction } : {})
   if (a.reply.code !== 0) throw new Error(`auth.challenge failed: ${JSON.stringify(a.reply)}`)
   return { challenge_id: a.reply.data.challenge_id, token: a.reply.data.token }
+}
+
+/** A group `clientId` creates with `member_ids`; its group_id. */
+export async function createGroup(app: Parameters<typeof callAction>[0], h: WorkerHarness, clientId: string, name: string, member_ids: string[]): Promise<string> {
+  const a = await callAction(app, h, 'group.create', clientId, { name, member_ids })
+  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
+  return groupCreate.reply.parse(a.reply.data).group_id
+}
+
+/** `prefix_owner` and bound members `prefix_{o}` (created by `adminClient`), in a group the owner made. */
+export async function groupWith(app: Parameters<typeof callAction>[0], h: WorkerHarness, adminClient: string, prefix: string, others: string[]) {
+  const owner = await createAndBind(app, h, adminClient, { name: 'Owner', employee_id: `${prefix}_owner` })
+  const m: Record<string, { employee_id: string; clientId: string }> = {}
+  for (const o of others) m[o] = await createAndBind(app, h, adminClient, { name: o, employee_id: `${prefix}_${o}` })
+  const group_id = await createGroup(app, h, owner.clientId, `${prefix} group`, others.map((o) => `${prefix}_${o}`))
+  return { owner, group_id, m }
+}
+
+/** `n` active employees `${prefix}_0001`… made with one statement (setup for large groups). */
+export async function bulkEmployees(h: WorkerHarness, prefix: string, n: number): Promise<string[]> {
+  const { rows } = await h.db.query(
+    `INSERT INTO employee (employee_id, name) SELECT $1 || '_' || lpad(i::text, 4, '0'), 'Bulk ' || i FROM generate_series(1, $2::int) AS i RETURNING employee_id`,
+    [prefix, n],
+  )
+  return rows.map((r) => r.employee_id as string).sort()
 }

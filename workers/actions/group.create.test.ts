@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { GROUP_MAX_MEMBERS, groupCreate, memberJoinedNotice } from '../../schema/index.ts'
-import { callAction, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { bulkEmployees, callAction, createAndBind, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
-
-/** `n` active employees `${prefix}_0001`… made with one statement (setup for the large groups). */
-async function bulkEmployees(prefix: string, n: number): Promise<string[]> {
-  const { rows } = await s.h.db.query(
-    `INSERT INTO employee (employee_id, name) SELECT $1 || '_' || lpad(i::text, 4, '0'), 'Bulk ' || i FROM generate_series(1, $2::int) AS i RETURNING employee_id`,
-    [prefix, n],
-  )
-  return rows.map((r) => r.employee_id as string).sort()
-}
 
 const groupsNamed = async (name: string) => (await s.h.db.query('SELECT count(*)::int AS n FROM chat_group WHERE name = $1', [name])).rows[0].n as number
 
@@ -122,7 +113,7 @@ describe('group.create', () => {
 
   it(`400 for more than ${GROUP_MAX_MEMBERS} members, the owner included`, async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'gc_big_owner' })
-    const others = await bulkEmployees('gc_over', GROUP_MAX_MEMBERS)
+    const others = await bulkEmployees(s.h, 'gc_over', GROUP_MAX_MEMBERS)
     // 2,000 others and the owner: one too many.
     const over = await callAction(app, s.h, 'group.create', owner.clientId, { name: 'Too big', member_ids: others })
     expect([over.status, over.reply.code]).toEqual([400, 400])
@@ -135,7 +126,7 @@ describe('group.create', () => {
 
   it(`creates a ${GROUP_MAX_MEMBERS}-member group in one request, with exactly one notice per member inbox`, async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'gc_full_owner' })
-    const others = await bulkEmployees('gc_full', GROUP_MAX_MEMBERS - 1)
+    const others = await bulkEmployees(s.h, 'gc_full', GROUP_MAX_MEMBERS - 1)
     const a = await callAction(app, s.h, 'group.create', owner.clientId, { name: 'Full', member_ids: ['gc_full_owner', ...others] })
     expect(a.reply.code).toBe(0)
     const data = groupCreate.reply.parse(a.reply.data)

@@ -1,32 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { groupCreate, groupDismiss, groupDismissedNotice, NOTICE_TITLES } from '../../schema/index.ts'
-import { callAction, challengeFor, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { groupDismiss, groupDismissedNotice, NOTICE_TITLES } from '../../schema/index.ts'
+import { callAction, challengeFor, createAndBind, createGroup, groupWith, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
-
-async function createGroup(clientId: string, name: string, member_ids: string[]): Promise<string> {
-  const a = await callAction(app, s.h, 'group.create', clientId, { name, member_ids })
-  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
-  return groupCreate.reply.parse(a.reply.data).group_id
-}
-
-/** `prefix_owner` and bound members `prefix_{o}`, in a group the owner made. */
-async function groupWith(prefix: string, others: string[]) {
-  const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: `${prefix}_owner` })
-  const m: Record<string, { employee_id: string; clientId: string }> = {}
-  for (const o of others) m[o] = await createAndBind(app, s.h, s.admin, { name: o, employee_id: `${prefix}_${o}` })
-  const group_id = await createGroup(owner.clientId, `${prefix} group`, others.map((o) => `${prefix}_${o}`))
-  return { owner, group_id, m }
-}
 
 const dismissedAt = async (groupId: string) => (await s.h.db.query('SELECT dismissed_at FROM chat_group WHERE group_id = $1', [groupId])).rows[0]?.dismissed_at ?? null
 const usedAt = async (challengeId: string) => (await s.h.db.query('SELECT used_at FROM auth_challenge WHERE challenge_id = $1', [challengeId])).rows[0]?.used_at ?? null
 
 describe('group.dismiss', () => {
   it('is sensitive: without a challenge it is 403 pointing at auth.challenge, and the group lives on', async () => {
-    const { owner, group_id } = await groupWith('gd_nochal', ['a'])
+    const { owner, group_id } = await groupWith(app, s.h, s.admin, 'gd_nochal', ['a'])
     const a = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id })
     expect([a.status, a.reply.code, a.reply.data]).toEqual([403, 403, null])
     expect(a.reply.message).toContain('auth.challenge')
@@ -38,7 +23,7 @@ describe('group.dismiss', () => {
   })
 
   it('with a challenge: dismissed_at in the reply, group_dismissed to every member, then the group is gone for send, member_add and dismiss', async () => {
-    const { owner, group_id, m } = await groupWith('gd_ok', ['a', 'b'])
+    const { owner, group_id, m } = await groupWith(app, s.h, s.admin, 'gd_ok', ['a', 'b'])
     await createAndBind(app, s.h, s.admin, { name: 'Late', employee_id: 'gd_ok_late' })
     const ch = await challengeFor(app, s.h, owner.clientId, 'group.dismiss')
     const a = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, ...ch })
@@ -78,7 +63,7 @@ describe('group.dismiss', () => {
   })
 
   it('only the group’s owner or admins, or org admins, dismiss it; a refusal does not spend the challenge', async () => {
-    const { group_id, m } = await groupWith('gd_perm', ['gadmin', 'plain'])
+    const { group_id, m } = await groupWith(app, s.h, s.admin, 'gd_perm', ['gadmin', 'plain'])
     const outsider = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'gd_perm_out' })
     await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'gd_perm_gadmin'`, [group_id])
     for (const c of [m.plain!, outsider]) {
@@ -97,7 +82,7 @@ describe('group.dismiss', () => {
     expect(byGroupAdmin.reply.code).toBe(0)
     expect(groupDismissedNotice.parse(byGroupAdmin.deliveries[0]!.payload).body.operator_id).toBe('gd_perm_gadmin')
 
-    const other = await groupWith('gd_perm2', ['a'])
+    const other = await groupWith(app, s.h, s.admin, 'gd_perm2', ['a'])
     const byOrgAdmin = await callAction(app, s.h, 'group.dismiss', s.admin, { group_id: other.group_id, ...(await challengeFor(app, s.h, s.admin)) })
     expect(byOrgAdmin.reply.code).toBe(0)
     expect(byOrgAdmin.deliveries.map((d) => d.topic).sort()).toEqual(['mchat/inbox/gd_perm2_a', 'mchat/inbox/gd_perm2_owner'])
@@ -105,8 +90,8 @@ describe('group.dismiss', () => {
   })
 
   it('refuses a wrong token, another employee’s challenge, one for another action and a spent one', async () => {
-    const { owner, group_id, m } = await groupWith('gd_bad', ['a'])
-    const g2 = await createGroup(owner.clientId, 'gd_bad second', ['gd_bad_a'])
+    const { owner, group_id, m } = await groupWith(app, s.h, s.admin, 'gd_bad', ['a'])
+    const g2 = await createGroup(app, s.h, owner.clientId, 'gd_bad second', ['gd_bad_a'])
     const ch = await challengeFor(app, s.h, owner.clientId, 'group.dismiss')
     const cases: Array<[Record<string, string>, string]> = [
       [{ ...ch, token: ch.token.slice(0, -2) + (ch.token.endsWith('AA') ? 'BB' : 'AA') }, 'challenge: unknown challenge_id or wrong token'],
@@ -134,7 +119,7 @@ describe('group.dismiss', () => {
   })
 
   it('a repeated dismiss returns the identical reply and notices without spending the challenge again', async () => {
-    const { owner, group_id } = await groupWith('gd_rep', ['a', 'b'])
+    const { owner, group_id } = await groupWith(app, s.h, s.admin, 'gd_rep', ['a', 'b'])
     const seq = nextSeq()
     const body = { group_id, ...(await challengeFor(app, s.h, owner.clientId, 'group.dismiss')) }
     const first = await callAction(app, s.h, 'group.dismiss', owner.clientId, body, seq)
@@ -150,7 +135,7 @@ describe('group.dismiss', () => {
   })
 
   it('two concurrent dismissals: the group row is locked, one succeeds and the other is 404', async () => {
-    const { owner, group_id } = await groupWith('gdrace', ['a'])
+    const { owner, group_id } = await groupWith(app, s.h, s.admin, 'gdrace', ['a'])
     const [c1, c2] = [await challengeFor(app, s.h, owner.clientId), await challengeFor(app, s.h, s.admin)]
     const answers = await Promise.all([
       callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, ...c1 }),

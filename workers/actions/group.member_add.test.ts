@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { GROUP_MAX_MEMBERS, groupCreate, groupMemberAdd, memberJoinedNotice } from '../../schema/index.ts'
-import { callAction, challengeFor, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { GROUP_MAX_MEMBERS, groupMemberAdd, memberJoinedNotice } from '../../schema/index.ts'
+import { bulkEmployees, callAction, challengeFor, createAndBind, createGroup, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
-
-async function bulkEmployees(prefix: string, n: number): Promise<string[]> {
-  const { rows } = await s.h.db.query(
-    `INSERT INTO employee (employee_id, name) SELECT $1 || '_' || lpad(i::text, 4, '0'), 'Bulk ' || i FROM generate_series(1, $2::int) AS i RETURNING employee_id`,
-    [prefix, n],
-  )
-  return rows.map((r) => r.employee_id as string).sort()
-}
-
-async function createGroup(clientId: string, name: string, member_ids: string[]): Promise<string> {
-  const a = await callAction(app, s.h, 'group.create', clientId, { name, member_ids })
-  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
-  return groupCreate.reply.parse(a.reply.data).group_id
-}
 
 const membersOf = async (groupId: string) =>
   (await s.h.db.query('SELECT employee_id, role FROM group_member WHERE group_id = $1 ORDER BY employee_id', [groupId])).rows as Array<{ employee_id: string; role: string }>
@@ -28,7 +14,7 @@ describe('group.member_add', () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ga_seed_owner' })
     await createAndBind(app, s.h, s.admin, { name: 'M', employee_id: 'ga_seed_m' })
     await createAndBind(app, s.h, s.admin, { name: '王五', employee_id: 'emp_wangwu_003' })
-    const group_id = await createGroup(owner.clientId, 'XX项目组', ['ga_seed_m'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'XX项目组', ['ga_seed_m'])
     const a = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['emp_wangwu_003'] })
     expect([a.status, a.reply.code]).toEqual([200, 0])
     const data = groupMemberAdd.reply.parse(a.reply.data)
@@ -54,7 +40,7 @@ describe('group.member_add', () => {
     await createAndBind(app, s.h, s.admin, { name: 'In', employee_id: 'ga_skip_in' })
     await createAndBind(app, s.h, s.admin, { name: 'New1', employee_id: 'ga_skip_new1' })
     await createAndBind(app, s.h, s.admin, { name: 'New2', employee_id: 'ga_skip_new2' })
-    const group_id = await createGroup(owner.clientId, 'Skip', ['ga_skip_in'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Skip', ['ga_skip_in'])
     const a = await callAction(app, s.h, 'group.member_add', owner.clientId, {
       group_id,
       member_ids: ['ga_skip_in', 'ga_skip_new2', 'ga_skip_owner', 'ga_skip_new1', 'ga_skip_new2'],
@@ -75,7 +61,7 @@ describe('group.member_add', () => {
   it('employee ids that are names of object properties are added like any other', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ga_proto_owner' })
     await s.h.db.query(`INSERT INTO employee (employee_id, name) VALUES ('constructor', 'C'), ('toString', 'T'), ('__proto__', 'P')`)
-    const group_id = await createGroup(owner.clientId, 'Proto', ['ga_proto_owner'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Proto', ['ga_proto_owner'])
     const a = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['constructor', 'toString', '__proto__'] })
     expect(groupMemberAdd.reply.parse(a.reply.data)).toMatchObject({ added_ids: ['constructor', 'toString', '__proto__'], current_member_count: 4 })
     expect(a.deliveries.map((d) => d.topic)).toEqual(['mchat/inbox/constructor', 'mchat/inbox/toString', 'mchat/inbox/__proto__'])
@@ -91,7 +77,7 @@ describe('group.member_add', () => {
     const plain = await createAndBind(app, s.h, s.admin, { name: 'Plain', employee_id: 'ga_perm_plain' })
     const outsider = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'ga_perm_out' })
     for (const id of ['ga_perm_x1', 'ga_perm_x2', 'ga_perm_x3']) await createAndBind(app, s.h, s.admin, { name: id, employee_id: id })
-    const group_id = await createGroup(owner.clientId, 'Perm', ['ga_perm_gadmin', 'ga_perm_plain'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Perm', ['ga_perm_gadmin', 'ga_perm_plain'])
     await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'ga_perm_gadmin'`, [group_id])
 
     for (const c of [plain, outsider]) {
@@ -123,7 +109,7 @@ describe('group.member_add', () => {
     const unknown = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id: 'grp_no_such_group', member_ids: ['ga_404_m'] })
     expect([unknown.status, unknown.reply.code, unknown.reply.message]).toEqual([404, 404, 'group_id: no such group'])
 
-    const group_id = await createGroup(owner.clientId, 'G404', ['ga_404_owner'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'G404', ['ga_404_owner'])
     const ghost = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_404_m', 'ga_404_ghost'] })
     expect([ghost.reply.code, ghost.reply.message]).toEqual([404, 'member_ids: no such employee: ga_404_ghost'])
     const off = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_404_off'] })
@@ -142,9 +128,9 @@ describe('group.member_add', () => {
 
   it(`fills a group to ${GROUP_MAX_MEMBERS} in one request, and refuses one more with 400`, async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ga_full_owner' })
-    const others = await bulkEmployees('ga_full', GROUP_MAX_MEMBERS - 1)
-    const extra = await bulkEmployees('ga_extra', 2)
-    const group_id = await createGroup(owner.clientId, 'Fill', ['ga_full_owner'])
+    const others = await bulkEmployees(s.h, 'ga_full', GROUP_MAX_MEMBERS - 1)
+    const extra = await bulkEmployees(s.h, 'ga_extra', 2)
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Fill', ['ga_full_owner'])
 
     const a = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: others })
     expect(a.reply.code).toBe(0)
@@ -171,7 +157,7 @@ describe('group.member_add', () => {
   it('a repeated request returns the same reply and notices without adding twice', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ga_rep_owner' })
     await createAndBind(app, s.h, s.admin, { name: 'N', employee_id: 'ga_rep_n' })
-    const group_id = await createGroup(owner.clientId, 'RepAdd', ['ga_rep_owner'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'RepAdd', ['ga_rep_owner'])
     const seq = nextSeq()
     const first = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_rep_n'] }, seq)
     const again = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_rep_n'] }, seq)
@@ -184,8 +170,8 @@ describe('group.member_add', () => {
 
   it('concurrent additions that fit alone but not together: one is refused, the group never exceeds the limit', async () => {
     const half = GROUP_MAX_MEMBERS / 2
-    const [a, b] = [await bulkEmployees('gmarace_a', half), await bulkEmployees('gmarace_b', half)]
-    const group_id = await createGroup(s.admin, 'race', [a[0]!])
+    const [a, b] = [await bulkEmployees(s.h, 'gmarace_a', half), await bulkEmployees(s.h, 'gmarace_b', half)]
+    const group_id = await createGroup(app, s.h, s.admin, 'race', [a[0]!])
     const answers = await Promise.all([
       callAction(app, s.h, 'group.member_add', s.admin, { group_id, member_ids: a.slice(1) }),
       callAction(app, s.h, 'group.member_add', s.admin, { group_id, member_ids: b }),

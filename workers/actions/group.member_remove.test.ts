@@ -1,32 +1,17 @@
 import { describe, expect, it } from 'vitest'
-import { groupCreate, groupMemberRemove, memberRemovedNotice, NOTICE_TITLES } from '../../schema/index.ts'
-import { callAction, challengeFor, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { groupMemberRemove, memberRemovedNotice, NOTICE_TITLES } from '../../schema/index.ts'
+import { callAction, challengeFor, createAndBind, groupWith, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
 
-async function createGroup(clientId: string, name: string, member_ids: string[]): Promise<string> {
-  const a = await callAction(app, s.h, 'group.create', clientId, { name, member_ids })
-  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
-  return groupCreate.reply.parse(a.reply.data).group_id
-}
-
 const memberIdsOf = async (groupId: string) =>
   (await s.h.db.query('SELECT employee_id FROM group_member WHERE group_id = $1 ORDER BY employee_id', [groupId])).rows.map((r) => r.employee_id as string)
 
-/** `prefix_owner`, `prefix_a`, `prefix_b`… bound, and a group the owner made with the rest. */
-async function groupWith(prefix: string, others: string[]) {
-  const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: `${prefix}_owner` })
-  const bound: Record<string, { employee_id: string; clientId: string }> = {}
-  for (const o of others) bound[o] = await createAndBind(app, s.h, s.admin, { name: o, employee_id: `${prefix}_${o}` })
-  const group_id = await createGroup(owner.clientId, `${prefix} group`, others.map((o) => `${prefix}_${o}`))
-  return { owner, group_id, m: bound }
-}
-
 describe('group.member_remove', () => {
   it('the owner removes the seed’s member: the reply counts who is left, only the removed are told, and they can no longer send', async () => {
-    const { owner, group_id, m } = await groupWith('gr_seed', ['a'])
+    const { owner, group_id, m } = await groupWith(app, s.h, s.admin, 'gr_seed', ['a'])
     const wangwu = await createAndBind(app, s.h, s.admin, { name: '王五', employee_id: 'emp_wangwu_003' })
     expect((await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['emp_wangwu_003'] })).reply.code).toBe(0)
     expect((await callAction(app, s.h, 'msg.send_group', wangwu.clientId, { group_id, content: 'before' })).reply.code).toBe(0)
@@ -54,7 +39,7 @@ describe('group.member_remove', () => {
   })
 
   it('a plain member may leave, but not remove anyone else', async () => {
-    const { group_id, m } = await groupWith('gr_leave', ['a', 'b'])
+    const { group_id, m } = await groupWith(app, s.h, s.admin, 'gr_leave', ['a', 'b'])
     for (const member_ids of [['gr_leave_b'], ['gr_leave_a', 'gr_leave_b'], ['gr_leave_owner']]) {
       const refused = await callAction(app, s.h, 'group.member_remove', m.a!.clientId, { group_id, member_ids })
       expect([refused.status, refused.reply.code, refused.reply.message], member_ids.join()).toEqual([403, 403, "only the group's owner or admins, or org admins, can remove others"])
@@ -70,7 +55,7 @@ describe('group.member_remove', () => {
   })
 
   it('someone outside the group cannot "leave" it to learn about it', async () => {
-    const { group_id } = await groupWith('gr_out', ['a'])
+    const { group_id } = await groupWith(app, s.h, s.admin, 'gr_out', ['a'])
     const out = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'gr_out_x' })
     const a = await callAction(app, s.h, 'group.member_remove', out.clientId, { group_id, member_ids: ['gr_out_x'] })
     expect([a.status, a.reply.code, a.reply.message, a.reply.data]).toEqual([403, 403, 'group_id: only members can leave this group', null])
@@ -81,7 +66,7 @@ describe('group.member_remove', () => {
   })
 
   it('group admins and org admins remove others; ids not in the group are skipped', async () => {
-    const { group_id, m } = await groupWith('gr_mgr', ['gadmin', 'a', 'b', 'c'])
+    const { group_id, m } = await groupWith(app, s.h, s.admin, 'gr_mgr', ['gadmin', 'a', 'b', 'c'])
     await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'gr_mgr_gadmin'`, [group_id])
     await s.h.db.query(`INSERT INTO employee (employee_id, name) VALUES ('gr_mgr_outside', 'O') ON CONFLICT DO NOTHING`)
 
@@ -105,7 +90,7 @@ describe('group.member_remove', () => {
   })
 
   it('409 for removing the owner, whoever asks; nobody is removed with them', async () => {
-    const { owner, group_id, m } = await groupWith('gr_owner', ['gadmin', 'a'])
+    const { owner, group_id, m } = await groupWith(app, s.h, s.admin, 'gr_owner', ['gadmin', 'a'])
     await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'gr_owner_gadmin'`, [group_id])
     for (const [who, member_ids] of [
       [owner.clientId, ['gr_owner_owner']],
@@ -120,7 +105,7 @@ describe('group.member_remove', () => {
   })
 
   it('404 for an unknown or dismissed group; 400 for no ids', async () => {
-    const { owner, group_id } = await groupWith('gr_404', ['a'])
+    const { owner, group_id } = await groupWith(app, s.h, s.admin, 'gr_404', ['a'])
     const unknown = await callAction(app, s.h, 'group.member_remove', owner.clientId, { group_id: 'grp_gr_none', member_ids: ['gr_404_a'] })
     expect([unknown.status, unknown.reply.code, unknown.reply.message]).toEqual([404, 404, 'group_id: no such group'])
     const empty = await callAction(app, s.h, 'group.member_remove', owner.clientId, { group_id, member_ids: [] })
@@ -133,7 +118,7 @@ describe('group.member_remove', () => {
   })
 
   it('a repeated request returns the same reply and notices', async () => {
-    const { owner, group_id } = await groupWith('gr_rep', ['a', 'b'])
+    const { owner, group_id } = await groupWith(app, s.h, s.admin, 'gr_rep', ['a', 'b'])
     const seq = nextSeq()
     const first = await callAction(app, s.h, 'group.member_remove', owner.clientId, { group_id, member_ids: ['gr_rep_a'] }, seq)
     expect(first.reply.code).toBe(0)

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { groupCreate, msgReadAck, readReceipt } from '../../schema/index.ts'
-import { callAction, challengeFor, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { msgReadAck, readReceipt } from '../../schema/index.ts'
+import { callAction, challengeFor, createAndBind, createGroup, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
-
-async function createGroup(clientId: string, name: string, member_ids: string[]): Promise<string> {
-  const a = await callAction(app, s.h, 'group.create', clientId, { name, member_ids })
-  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
-  return groupCreate.reply.parse(a.reply.data).group_id
-}
 
 describe('msg.read_ack', () => {
   it('the seed’s private receipt goes to the peer’s inbox', async () => {
@@ -51,7 +45,7 @@ describe('msg.read_ack', () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ra_grp_owner' })
     const m = await createAndBind(app, s.h, s.admin, { name: 'M', employee_id: 'ra_grp_m' })
     const out = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'ra_grp_out' })
-    const group_id = await createGroup(owner.clientId, 'Receipts', ['ra_grp_m'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Receipts', ['ra_grp_m'])
     const a = await callAction(app, s.h, 'msg.read_ack', m.clientId, { msg_id: 'msg_grp_xyz789', conversation_type: 'group', group_id })
     expect(a.reply.code).toBe(0)
     const data = msgReadAck.reply.parse(a.reply.data)
@@ -86,7 +80,7 @@ describe('msg.read_ack', () => {
   it('a repeated receipt returns the same read_at and delivery; another body under the seq_id is 409', async () => {
     const r = await createAndBind(app, s.h, s.admin, { name: 'R', employee_id: 'ra_rep_r' })
     await createAndBind(app, s.h, s.admin, { name: 'P', employee_id: 'ra_rep_p' })
-    const group_id = await createGroup(r.clientId, 'RepAck', ['ra_rep_p'])
+    const group_id = await createGroup(app, s.h, r.clientId, 'RepAck', ['ra_rep_p'])
     for (const payload of [
       { msg_id: 'msg_rep_1', conversation_type: 'private', peer_employee_id: 'ra_rep_p' },
       { msg_id: 'msg_rep_2', conversation_type: 'group', group_id },

@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { CONTENT_MAX_BYTES, groupCreate, groupMessage, msgSendGroup } from '../../schema/index.ts'
-import { callAction, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { CONTENT_MAX_BYTES, groupMessage, msgSendGroup } from '../../schema/index.ts'
+import { callAction, createAndBind, createGroup, nextSeq } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
 
-async function createGroup(clientId: string, name: string, member_ids: string[]): Promise<string> {
-  const a = await callAction(app, s.h, 'group.create', clientId, { name, member_ids })
-  if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
-  return groupCreate.reply.parse(a.reply.data).group_id
-}
-
 describe('msg.send_group', () => {
   it('replies with msg_id, group_id and sent_at and delivers the seed’s payload once on the group topic', async () => {
     const zs = await createAndBind(app, s.h, s.admin, { name: '张三', employee_id: 'emp_zhangsan_001' })
     await createAndBind(app, s.h, s.admin, { name: '李四', employee_id: 'emp_lisi_002' })
-    const group_id = await createGroup(zs.clientId, 'XX项目组', ['emp_lisi_002'])
+    const group_id = await createGroup(app, s.h, zs.clientId, 'XX项目组', ['emp_lisi_002'])
     const a = await callAction(app, s.h, 'msg.send_group', zs.clientId, { group_id, content: '大家记得更新进度到文档。' })
     expect([a.status, a.reply.code, a.reply.message]).toEqual([200, 0, 'ok'])
     const data = msgSendGroup.reply.parse(a.reply.data)
@@ -37,7 +31,7 @@ describe('msg.send_group', () => {
 
   it('passes structured content through as sent, and refuses bad content naming the field', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'sg_content_owner' })
-    const group_id = await createGroup(owner.clientId, 'Content', ['sg_content_owner'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Content', ['sg_content_owner'])
     const contents = [
       { type: 'image', body: { url: 'https://cdn.example.com/a.png', width: 640, height: 480 } },
       { type: 'file', body: { url: 'https://cdn.example.com/a.pdf', name: 'a.pdf', size: 1024 } },
@@ -62,7 +56,7 @@ describe('msg.send_group', () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'sg_gate_owner' })
     const out = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'sg_gate_out' })
     const member = await createAndBind(app, s.h, s.admin, { name: 'M', employee_id: 'sg_gate_m' })
-    const group_id = await createGroup(owner.clientId, 'Gate', ['sg_gate_m'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Gate', ['sg_gate_m'])
     const refused = await callAction(app, s.h, 'msg.send_group', out.clientId, { group_id, content: 'let me in' })
     expect([refused.status, refused.reply.code, refused.reply.message, refused.reply.data]).toEqual([403, 403, 'group_id: only members can take part in this group', null])
     expect(refused.deliveries).toEqual([])
@@ -90,7 +84,7 @@ describe('msg.send_group', () => {
 
   it('a repeated request returns the same msg_id and delivery; another body under the seq_id is 409; the content is stored nowhere', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'sg_rep_owner' })
-    const group_id = await createGroup(owner.clientId, 'Rep', ['sg_rep_owner'])
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Rep', ['sg_rep_owner'])
     const seq = nextSeq()
     const secret = `secret-group-content-${seq}`
     const first = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: secret }, seq)
