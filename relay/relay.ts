@@ -52,8 +52,16 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const signer = await createSigner(config.privateKeyJwk)
   const routes = opts.routes ?? new RouteSource(singleTarget(config.workerUrl))
   const metrics = opts.metrics
+  const shown = new Set<string>()
   const showWeights = (t: typeof routes.current) => {
-    for (const [action, r] of Object.entries(t.actions)) metrics?.canaryWeight(action, r.canary?.weight ?? 0)
+    // An action dropped from the table keeps no stale weight.
+    for (const action of shown) if (!t.actions[action]?.canary) metrics?.canaryWeight(action, 0)
+    shown.clear()
+    for (const [action, r] of Object.entries(t.actions)) {
+      if (!r.canary) continue
+      metrics?.canaryWeight(action, r.canary.weight)
+      shown.add(action)
+    }
   }
   showWeights(routes.current)
   routes.onChange(showWeights)
