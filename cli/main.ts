@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { isActionName, type MqttConnection } from '../schema/index.ts'
+import { isActionName, OPS_ROUTES_TOPIC, OPS_TOPIC_PREFIX, type MqttConnection } from '../schema/index.ts'
 import { connect, MChatError, type MChatClient } from '../sdk/index.ts'
 import { adminFile, loadConnection } from './credentials.ts'
-import { routesCommand } from './routes.ts'
+import { issueOpsLogin, OPS_TOKEN_TTL } from './ops-token.ts'
+import { routesCommand, routesOverBroker } from './routes.ts'
 import { contentText, formatMessage, formatNotice, formatPresence, formatReceipt } from './format.ts'
 
 const USAGE = `mchat — the MChat command line
@@ -19,6 +20,15 @@ const USAGE = `mchat — the MChat command line
   mchat routes set <action> <weight>   the canary's weight, 0–100
   mchat routes promote <action>     the canary becomes the stable version
   mchat routes rollback <action>    the canary's weight to 0
+  mchat routes … --broker <url> --ops <ops.json>
+                                    the same on the table retained on ${OPS_ROUTES_TOPIC}, which every
+                                    relay follows (none retained yet: starts from --file)
+  mchat routes clear --broker <url> --ops <ops.json>
+                                    empty ${OPS_ROUTES_TOPIC}: relays go back to their routes files
+  mchat ops-token <name> [--ttl <seconds>]
+                                    print an ops identity's MQTT login (ops:<name>, ${OPS_TOPIC_PREFIX} only)
+                                    as JSON; signed with CREDENTIAL_SECRET, else the data dir's
+                                    keys.json; --ttl default ${OPS_TOKEN_TTL.defaultSeconds}, at most ${OPS_TOKEN_TTL.maxSeconds}
 
 options: --as <file.json>  credentials (an mqtt_connection, admin.json, an employee.create reply;
                            default: the local admin in $MCHAT_DATA_DIR, .mchat)
@@ -36,6 +46,9 @@ const { values: opts, positionals } = parseArgs({
     create: { type: 'string' },
     name: { type: 'string' },
     file: { type: 'string' },
+    broker: { type: 'string' },
+    ops: { type: 'string' },
+    ttl: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -127,6 +140,18 @@ function untilInterrupted(c: MChatClient): Promise<void> {
   })
 }
 
+function routes(args: string[]): Promise<void> {
+  const file = opts.file ?? process.env.MCHAT_ROUTES_FILE
+  if (opts.broker === undefined && opts.ops === undefined) return routesCommand(file, args, (s) => console.log(s))
+  if (!opts.broker || !opts.ops) throw new UsageError('routes on the ops topic needs both --broker <mqtt url> and --ops <file from mchat ops-token>')
+  return routesOverBroker({ url: opts.broker, opsFile: opts.ops, routesFile: file }, args, { print: (s) => console.log(s), note: (s) => console.error(s) })
+}
+
+async function opsToken(name: string | undefined): Promise<void> {
+  if (!name) throw new UsageError('ops-token needs a name, e.g. mchat ops-token deploy-bot')
+  print(await issueOpsLogin(name, opts.ttl === undefined ? OPS_TOKEN_TTL.defaultSeconds : Number(opts.ttl)))
+}
+
 const describe = (err: unknown) => (err instanceof MChatError ? `error ${err.code}: ${err.message}` : `error: ${(err as Error).message}`)
 
 async function main(): Promise<void> {
@@ -145,7 +170,9 @@ async function main(): Promise<void> {
     case 'chat':
       return chat(rest[0])
     case 'routes':
-      return routesCommand(opts.file ?? process.env.MCHAT_ROUTES_FILE, rest, (s) => console.log(s))
+      return routes(rest)
+    case 'ops-token':
+      return opsToken(rest[0])
     default:
       throw new UsageError(`unknown command ${command}`)
   }

@@ -7,6 +7,8 @@ import { WebSocketServer, createWebSocketStream } from 'ws'
 import { listen } from './ports.ts'
 
 export interface EmbeddedBroker {
+  /** For the management API (local/broker-api.ts). */
+  aedes: Aedes
   mqttPort: number
   wsPort: number | null
   /** mqtt://127.0.0.1:PORT */
@@ -17,7 +19,7 @@ export interface EmbeddedBroker {
   close(): Promise<void>
 }
 
-/** Aedes hooks, passed through unchanged so authentication/authorization can be plugged in later. */
+/** Aedes hooks, passed through unchanged (local/broker-hooks.ts asks the workers' broker hooks). */
 export type BrokerHooks = Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>
 
 export interface EmbeddedBrokerOptions {
@@ -79,6 +81,7 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
     }
     let closed: Promise<void> | null = null
     return {
+      aedes,
       mqttPort,
       wsPort,
       url: `mqtt://${host}:${mqttPort}`,

@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
 import { Ratelimit } from '@upstash/ratelimit'
 // The runtime-neutral entry (fetch and Web Crypto only): the one the workers use.
 import { Redis } from '@upstash/redis/cloudflare'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { realRedisUrl, realServicesMissing } from '../test/support/services.ts'
-import { freePort } from './ports.ts'
+import type { Bindings } from '../workers/env.ts'
+import { checkRateLimit } from '../workers/lib/rate-limit.ts'
+import { freePort, listen } from './ports.ts'
 import { startUpstashEndpoint, type UpstashEndpoint } from './upstash-endpoint.ts'
 
 const TOKEN = 'local-upstash-token'
@@ -148,6 +151,23 @@ function endpointSuite(kind: UpstashEndpoint['kind'], redisUrl?: string): void {
       await own.close()
     }
   })
+
+  it('answers many concurrent first limiter calls, the script unknown to all of them', async () => {
+    const own = await startUpstashEndpoint({ redisUrl, token: TOKEN })
+    try {
+      const rl = new Ratelimit({
+        redis: new Redis({ url: own.url, token: own.token }),
+        limiter: Ratelimit.slidingWindow(999_999, '10 s'),
+        ephemeralCache: false,
+        analytics: false,
+        prefix: prefix(),
+      })
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => rl.limit(`id${i % 10}`)))
+      expect(results.every((r) => r.success)).toBe(true)
+    } finally {
+      await own.close()
+    }
+  })
 }
 
 describe('Upstash REST endpoint on the embedded store (ioredis-mock)', () => {
@@ -163,5 +183,31 @@ describe('Upstash REST endpoint start-up', () => {
     const port = await freePort()
     const start = startUpstashEndpoint({ redisUrl: `redis://127.0.0.1:${port}`, token: TOKEN })
     await expect(start).rejects.toThrow(new RegExp(`^Redis not reachable at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`))
+  })
+})
+
+describe('the workers’ limiter client when the store is slower than RATE_LIMIT_TIMEOUT_MS', () => {
+  // On a timeout, @upstash/redis given a plain AbortSignal answers itself with a made-up 200
+  // `{result}`: for the limiter's /pipeline that is not an array, and the fuzzing e2e logged
+  // `res.map is not a function` where this endpoint had sent nothing wrong.
+  it('fails open and logs the timeout as the reason', async () => {
+    const silent = createServer(() => {}) // accepts and never answers: a timeout, whatever the machine's speed
+    const port = await listen(silent, 0, '127.0.0.1', 'silent store')
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const env = {
+        UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`,
+        UPSTASH_REDIS_REST_TOKEN: TOKEN,
+        RATE_LIMIT_MESSAGE: '999999/10s',
+        RATE_LIMIT_TIMEOUT_MS: '50',
+      } as Bindings
+      expect(await checkRateLimit(env, 'message', 'alice', 'msg.send_private')).toEqual({ allowed: true, reason: 'store-unavailable' })
+      const logged = warn.mock.calls.map((c) => JSON.parse(String(c[0])))
+      expect(logged).toEqual([{ event: 'ratelimit_unavailable', policy: 'open', action: 'msg.send_private', error: expect.stringMatching(/timeout/i) }])
+    } finally {
+      warn.mockRestore()
+      silent.closeAllConnections()
+      await new Promise((resolve) => silent.close(resolve))
+    }
   })
 })

@@ -31,6 +31,7 @@ export class CanaryAnalyzer {
   #failures = new Map<string, number>()
   #lastCheck = new Map<string, number>()
   #timer: ReturnType<typeof setInterval>
+  #unfollow: () => void
 
   constructor(
     private readonly routes: RouteSource,
@@ -38,6 +39,22 @@ export class CanaryAnalyzer {
   ) {
     this.#timer = setInterval(() => this.check(Date.now()), o.tickMs ?? 50)
     this.#timer.unref?.()
+    // A weight set elsewhere (the file, another relay through the ops topic) is judged afresh, a full
+    // interval from now: samples taken at the old weight say nothing about it, and without this every
+    // relay of a share group would step a promotion on its own schedule, N steps per interval.
+    let before = routes.current
+    this.#unfollow = routes.onChange((table) => {
+      const now = Date.now()
+      for (const action of new Set([...Object.keys(before.actions), ...Object.keys(table.actions)])) {
+        const was = before.actions[action]?.canary
+        const is = table.actions[action]?.canary
+        if (was?.weight === is?.weight && JSON.stringify(was?.target) === JSON.stringify(is?.target)) continue
+        this.#samples.delete(action)
+        this.#failures.delete(action)
+        this.#lastCheck.set(action, now)
+      }
+      before = table
+    })
   }
 
   /** One canary reply (stable replies are not needed for the verdict). */
@@ -89,5 +106,6 @@ export class CanaryAnalyzer {
 
   stop(): void {
     clearInterval(this.#timer)
+    this.#unfollow()
   }
 }

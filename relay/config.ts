@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { AGENT_CALL_BUDGET_MS } from '../schema/index.ts'
 
 export interface RelayConfig {
   mqttUrl: string
@@ -14,6 +15,12 @@ export interface RelayConfig {
   maxInFlight: number
   maxRequestBytes: number
   workerTimeoutMs: number
+  /**
+   * How long actions that may call AI agents (msg.send_*) wait for their worker when the route
+   * table names no timeout for the action itself: their answers stream in for up to a minute.
+   * Unset: like every other action.
+   */
+  agentTimeoutMs?: number | undefined
   drainTimeoutMs: number
   /** A JSON route table (relay/routes.ts), followed as it changes; without it every action goes to workerUrl. */
   routesFile?: string | undefined
@@ -21,6 +28,9 @@ export interface RelayConfig {
   opsPort?: number | undefined
   opsHost?: string | undefined
 }
+
+/** The agents' whole budget (schema/agents.ts) and room for the database and the deliveries around it. */
+export const AGENT_RELAY_TIMEOUT_MS = AGENT_CALL_BUDGET_MS + 15_000
 
 export const RELAY_DEFAULTS = {
   mqttUrl: 'mqtt://127.0.0.1:1883',
@@ -61,6 +71,7 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayC
     maxInFlight: int(env, 'MCHAT_MAX_IN_FLIGHT', RELAY_DEFAULTS.maxInFlight),
     maxRequestBytes: int(env, 'MCHAT_MAX_REQUEST_BYTES', RELAY_DEFAULTS.maxRequestBytes),
     workerTimeoutMs: int(env, 'MCHAT_WORKER_TIMEOUT_MS', RELAY_DEFAULTS.workerTimeoutMs),
+    agentTimeoutMs: int(env, 'MCHAT_AGENT_TIMEOUT_MS', AGENT_RELAY_TIMEOUT_MS),
     drainTimeoutMs: int(env, 'MCHAT_DRAIN_TIMEOUT_MS', RELAY_DEFAULTS.drainTimeoutMs),
     routesFile: env.MCHAT_ROUTES_FILE || undefined,
     opsPort: env.MCHAT_OPS_PORT ? port(env, 'MCHAT_OPS_PORT') : undefined,

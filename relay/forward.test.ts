@@ -27,6 +27,7 @@ describe('forward()', () => {
   let sign: Signer
   let behaviour: Behaviour = (_req, res) => void res.writeHead(500).end()
   const calls: Call[] = []
+  let connections = 0
 
   beforeAll(async () => {
     const keys = await generateKeys()
@@ -55,7 +56,10 @@ describe('forward()', () => {
       calls.push(call)
       await behaviour(req, res, call)
     })
-    server.on('connection', (s) => s.setNoDelay(true))
+    server.on('connection', (s) => {
+      connections++
+      s.setNoDelay(true)
+    })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     workerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
@@ -214,5 +218,38 @@ describe('forward()', () => {
     expect(replyWrittenWhenDelivered).toBe(false)
     expect(deliveredAt).toBeGreaterThan(0)
     expect(deliveredAt).toBeLessThan(replyWrittenAt)
+  })
+  it('keeps its connection to the worker across calls, also when the reply line arrives before the end of the answer', async () => {
+    behaviour = async (_req, res) => {
+      res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
+      res.write(ndjson([{ kind: 'reply', code: 0, message: 'ok', data: null }]))
+      await sleep(5)
+      res.end()
+    }
+    await call() // may open a connection
+    await sleep(50)
+    const before = connections
+    for (let i = 0; i < 5; i++) {
+      expect((await call()).reply.code).toBe(0)
+      // Time for the end of the answer to arrive, returning the connection to the pool.
+      await sleep(50)
+    }
+    expect(connections).toBe(before)
+  })
+
+  it('calls a worker app in-process through `fetch`, streaming its answer the same way', async () => {
+    const seen: string[] = []
+    const fetch = async (url: string, init: RequestInit) => {
+      seen.push(`${init.method} ${url} ${new Headers(init.headers).get('authorization')?.slice(0, 7)}`)
+      return new Response(ndjson([{ kind: 'delivery', topic: 'mchat/inbox/a', payload: 1 }, { kind: 'reply', code: 0, message: 'ok', data: { in: 'process' } }]), {
+        headers: { 'content-type': WORKER_ANSWER_TYPE },
+      })
+    }
+    const deliveries: Delivery[] = []
+    const body = Buffer.from('{"action":"msg.send_private"}')
+    const reply = await forward({ url: 'http://in-process', token: 't', action: 'msg.send_private', body, timeoutMs: 1_000, onDelivery: (d) => deliveries.push(d), fetch })
+    expect(reply).toEqual({ code: 0, message: 'ok', data: { in: 'process' } })
+    expect(deliveries).toEqual([{ topic: 'mchat/inbox/a', payload: 1 }])
+    expect(seen).toEqual(['POST http://in-process/v1/actions/msg.send_private Bearer '])
   })
 })

@@ -30,10 +30,11 @@ if (config.opsPort !== undefined) {
   const ops = await startOpsServer({ host: config.opsHost, port: config.opsPort, metrics, ready: relay.isReady })
   info(`metrics and health on ${ops.url}`)
 }
-await relay.ready
+// Before waiting for the broker: a relay stopped while the broker is unreachable still ends cleanly.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     console.error(`relay: ${signal}, draining ${relay.inFlight()} request(s)`)
     relay.drain().then(() => process.exit(0))
   })
 }
+await relay.ready

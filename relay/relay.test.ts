@@ -596,6 +596,35 @@ function sessionSuite(name: string, start: () => Promise<{ url: string; port: nu
       }
     })
 
+    it('a request the relay had taken but not answered when it died is answered after a restart under the same clientId', async () => {
+      const relayId = unique('relay-crash')
+      const client = await connect(broker.url)
+      const proxy = await startProxy(broker.port)
+      let first: RunningRelay | undefined
+      let second: RunningRelay | undefined
+      try {
+        first = await relayOn(proxy.url, { clientId: relayId, drainTimeoutMs: 100 })
+        const cid = unique('taken')
+        const answer = request(client, cid, 'in-worker', envelope('in-worker', { mode: 'slow', delay: 300 }), 6_000)
+        await waitFor('the worker call', () => worker.callsFor(cid).length === 1)
+        // The relay dies with the request in the worker: it must not have acknowledged it yet.
+        await proxy.cut()
+        await first.relay.drain()
+        await sleep(400) // the worker has answered the dead relay by now
+        expect(first.logs.filter((l) => l.client_id === cid)).toEqual([])
+
+        second = await relayOn(broker.url, { clientId: relayId })
+        expect(await answer).toMatchObject({ seq_id: 'in-worker', code: 0 })
+        // Served twice (at least once); a real worker answers the repeat from its stored reply.
+        expect(worker.callsFor(cid)).toHaveLength(2)
+      } finally {
+        await bounded(second?.relay.drain())
+        await bounded(first?.relay.drain())
+        await proxy.cut()
+        await client.endAsync(true)
+      }
+    })
+
     it('drain() resolves within drainTimeoutMs when the broker is gone with a reply still unacknowledged', async () => {
       const client = await connect(broker.url)
       const proxy = await startProxy(broker.port)

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
   Code,
   REQUEST_FILTER,
@@ -6,6 +6,8 @@ import {
   fail,
   isActionName,
   isDeliveryTopic,
+  MAX_JSON_DEPTH,
+  nestedDeeperThan,
   opsCanaryTopic,
   parseRequestTopic,
   replyTopic,
@@ -13,11 +15,13 @@ import {
   type Delivery,
   type Reply,
 } from '../schema/index.ts'
+import { brokerLogin } from './broker-login.ts'
 import type { RelayConfig } from './config.ts'
-import { forward } from './forward.ts'
+import { forward, type WorkerFetch } from './forward.ts'
 import { jsonLineLogger, type RequestLogger } from './log.ts'
 import { CanaryAnalyzer } from './canary-analysis.ts'
 import type { RelayMetrics } from './metrics.ts'
+import { opsRoutes } from './ops-routes.ts'
 import { RouteSource } from './route-source.ts'
 import { pickRoute, singleTarget } from './routes.ts'
 import { createSigner, type Signer } from './sign.ts'
@@ -30,6 +34,8 @@ export interface Relay {
   isReady(): boolean
   /** Stops taking requests, finishes those in flight, then disconnects (keeping the session). */
   drain(): Promise<void>
+  /** The route table in force: from the file, the retained ops topic, or the canary analysis. */
+  routes: RouteSource
 }
 
 export interface RelayOptions {
@@ -39,6 +45,8 @@ export interface RelayOptions {
   /** Per-action targets and canaries; default: every action to `config.workerUrl`. */
   routes?: RouteSource
   metrics?: RelayMetrics
+  /** Calls the workers without HTTP (a Hono app's `fetch` with its bindings); default: the global fetch. */
+  fetch?: WorkerFetch
 }
 
 /**
@@ -50,7 +58,10 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   const log = opts.log ?? jsonLineLogger
   const info = opts.info ?? ((m: string) => console.error(`relay: ${m}`))
   const signer = await createSigner(config.privateKeyJwk)
+  // Without configured credentials the relay logs in as the service account the broker hooks know.
+  const login = config.mqttUsername ? null : await brokerLogin(config.privateKeyJwk, config.clientId)
   const routes = opts.routes ?? new RouteSource(singleTarget(config.workerUrl))
+  const ops = opsRoutes(routes, info)
   const metrics = opts.metrics
   const shown = new Set<string>()
   const showWeights = (t: typeof routes.current) => {
@@ -70,6 +81,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     onEvent: (e) => {
       info(JSON.stringify(e))
       if (client.connected) client.publish(opsCanaryTopic(e.action), JSON.stringify({ ...e, relay: config.clientId, at: new Date().toISOString() }), { qos: 1, retain: true })
+      ops.publish(client)
     },
   })
   const filter = config.shareGroup ? sharedRequestFilter(config.shareGroup) : REQUEST_FILTER
@@ -80,8 +92,10 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     protocolVersion: 4,
     reconnectPeriod: 1000,
     manualConnect: true,
-    ...(config.mqttUsername ? { username: config.mqttUsername, password: config.mqttPassword } : {}),
+    ...(config.mqttUsername ? { username: config.mqttUsername, password: config.mqttPassword } : { username: login?.username, password: login?.current() }),
   })
+  const stopLogin = login?.keepFresh(client)
+  const acknowledge = holdAcknowledgements(client)
 
   let active = 0 // open requests, until their reply is PUBACKed (what drain waits for)
   let working = 0 // requests holding an in-flight slot: until their worker call is over
@@ -99,7 +113,9 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
 
   // Attached before connecting: on session resume the broker sends stored requests right behind CONNACK.
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
+    const taken = acknowledge.taken(packet)
+    if (ops.receive(topic, payload)) return taken.ack()
     active++
     working++
     let released = false
@@ -112,15 +128,23 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     const started = performance.now()
     metrics?.requestStarted()
     let outcome: { action: string; target: string; code: number; variant?: 'stable' | 'canary' } = { action: '-', target: '-', code: 500 }
-    handle({ client, sign: signer, config, info, routes, metrics }, topic, payload, release)
+    handle({ client, sign: signer, config, info, routes, metrics, workerFetch: opts.fetch }, topic, payload, release)
       .then((r) => {
+        // Answered (or unanswerable): only now may the broker forget the request.
+        taken.ack()
         if (!r) return
         const { target, ...line } = r
         // Labels only from known actions: a client-chosen name must not mint new series.
         outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code, ...(r.variant ? { variant: r.variant } : {}) }
         log({ ...line, latency_ms: Math.round((performance.now() - started) * 100) / 100 })
       })
-      .catch((err: Error) => info(`request on ${topic} failed: ${err.message}`))
+      .catch((err: Error) => {
+        // A reply that could not be published on a connection that is still up would never be
+        // redelivered on it, only hold a slot of the broker's window; a lost connection is left to
+        // the broker (ack() does nothing then).
+        taken.ack()
+        info(`request on ${topic} failed: ${err.message}`)
+      })
       .finally(() => {
         const ms = performance.now() - started
         metrics?.requestFinished({ action: outcome.action, target: outcome.target, code: outcome.code, seconds: ms / 1000 })
@@ -139,6 +163,8 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   client.on('connect', () => {
     ;(client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true)
     if (draining) return
+    // First, so the group's retained table is in force before the first request (on most brokers).
+    ops.subscribe(client)
     client.subscribe(filter, { qos: 1 }, (err, granted) => {
       if (err || granted?.[0]?.qos === 128) return markFailed(new Error(`subscribe ${filter} refused`))
       subscribed = true
@@ -154,6 +180,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   let drained: Promise<void> | undefined
   return {
     ready,
+    routes,
     inFlight: () => active,
     isReady: () => subscribed && !draining && client.connected,
     // Idempotent: ending an MQTT.js client a second time never calls back.
@@ -161,6 +188,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       (drained ??= (async () => {
         draining = true
         analyzer.stop()
+        stopLogin?.()
         // In a share group, leaving hands new requests to the other members at once. A lone relay
         // stays subscribed so its persistent session queues what arrives until it is back.
         if (config.shareGroup && client.connected) await client.unsubscribeAsync(filter).catch(() => {})
@@ -177,6 +205,51 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   }
 }
 
+/**
+ * PUBACKs of requests, held back until each request is answered. MQTT.js acknowledges a QoS 1
+ * message as soon as it has read it, so a relay killed (SIGKILL, OOM, a lost machine) with
+ * requests in the worker lost them all: the broker counted them as delivered. Held back, they stay
+ * in the persistent session and the broker hands them to this client id again when it returns.
+ * Serving one twice is safe: a worker answers a repeated (client_id, seq_id) with the same reply
+ * and no second effect.
+ *
+ * The cost: the broker's window of unacknowledged messages per client (Mosquitto
+ * `max_inflight_messages`, default 20; EMQX `max_inflight`) bounds the requests a relay works on at
+ * once, so it should be at least `maxInFlight`.
+ *
+ * MQTT.js has no manual acknowledgement: its PUBACK goes through the private `_sendPacket`, which is
+ * wrapped here to drop the automatic ones.
+ */
+function holdAcknowledgements(client: MqttClient): { taken(packet: IPublishPacket): { ack(): void } } {
+  type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void
+  const internals = client as unknown as { _sendPacket: SendPacket }
+  const send = internals._sendPacket.bind(client)
+  const ours = new WeakSet<object>()
+  internals._sendPacket = (packet, cb, ...rest) => {
+    // The callback lets MQTT.js read the next packet, as if the PUBACK had been written.
+    if (packet.cmd === 'puback' && !ours.has(packet)) return cb?.()
+    send(packet, cb, ...rest)
+  }
+  return {
+    taken(packet) {
+      // A packet id means something only on the connection it came on: after a reconnect the broker
+      // redelivers what was not acknowledged, and the id may since name another message.
+      const stream = client.stream
+      let done = false
+      return {
+        ack() {
+          if (done || packet.qos !== 1 || packet.messageId === undefined) return
+          done = true
+          if (!client.connected || client.stream !== stream) return
+          const puback = { cmd: 'puback', messageId: packet.messageId }
+          ours.add(puback)
+          send(puback)
+        },
+      }
+    },
+  }
+}
+
 type Handled = { client_id: string; seq_id: string; action: string; code: number; variant?: 'stable' | 'canary'; target?: string } | null
 
 /** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
@@ -187,9 +260,10 @@ interface HandleDeps {
   info: (msg: string) => void
   routes: RouteSource
   metrics: RelayMetrics | undefined
+  workerFetch: WorkerFetch | undefined
 }
 
-async function handle({ client, sign, config, info, routes, metrics }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
+async function handle({ client, sign, config, info, routes, metrics, workerFetch }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
@@ -206,8 +280,11 @@ async function handle({ client, sign, config, info, routes, metrics }: HandleDep
     return respond(fail(Code.PAYLOAD_TOO_LARGE, `request is larger than ${config.maxRequestBytes} bytes`))
   }
   let body: unknown
+  const text = payload.toString('utf8')
+  // Checked before parsing: deep nesting costs the parser and every later walk of the value.
+  if (nestedDeeperThan(text)) return respond(fail(Code.BAD_REQUEST, `payload is nested deeper than ${MAX_JSON_DEPTH} levels`))
   try {
-    body = JSON.parse(payload.toString('utf8'))
+    body = JSON.parse(text)
   } catch {
     return respond(fail(Code.BAD_REQUEST, 'payload is not valid JSON'))
   }
@@ -217,7 +294,7 @@ async function handle({ client, sign, config, info, routes, metrics }: HandleDep
 
   const token = await sign({ action: env.action, clientId: client_id, seqId: seq_id, body: payload })
   // Picked once: a route table replaced meanwhile does not move this request.
-  const route = pickRoute(routes.current, env.action, client_id, config.workerTimeoutMs)
+  const route = pickRoute(routes.current, env.action, client_id, config.workerTimeoutMs, config.agentTimeoutMs)
   const published: Promise<unknown>[] = []
   const reply = await forward({
     url: route.url,
@@ -226,6 +303,7 @@ async function handle({ client, sign, config, info, routes, metrics }: HandleDep
     action: env.action,
     body: payload,
     timeoutMs: route.timeoutMs,
+    fetch: workerFetch,
     onFailure: (kind) => metrics?.workerError({ action: env.action, target: route.target, kind }),
     onDelivery: (d: Delivery) => {
       // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.

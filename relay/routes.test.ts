@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { followRouteFile, readRouteFile, RouteSource } from './route-source.ts'
-import { bucketOf, pickRoute, routeTable, type RouteTable } from './routes.ts'
+import { bucketOf, pickRoute, routeTable, singleTarget, type RouteTable } from './routes.ts'
 
 const table = (weight: number, extra: Partial<RouteTable['actions'][string]> = {}): RouteTable =>
   routeTable.parse({
@@ -48,6 +48,16 @@ describe('route table', () => {
       timeoutMs: 60000,
     })
     expect(pickRoute(t, 'org.tree', 'emp_1.web', 10_000)).toMatchObject({ headers: {}, variant: 'stable', timeoutMs: 8000 })
+  })
+
+  it('actions that may call AI agents wait at least the agent timeout, unless their own entry names one', () => {
+    const t = routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 8000, actions: { 'msg.send_group': { timeout_ms: 20_000 } } })
+    expect(pickRoute(t, 'msg.send_private', 'e.d', 10_000, 75_000).timeoutMs).toBe(75_000)
+    expect(pickRoute(t, 'msg.send_group', 'e.d', 10_000, 75_000).timeoutMs).toBe(20_000)
+    expect(pickRoute(t, 'org.tree', 'e.d', 10_000, 75_000).timeoutMs).toBe(8000)
+    expect(pickRoute(routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 90_000 }), 'msg.send_private', 'e.d', 10_000, 75_000).timeoutMs).toBe(90_000)
+    // Without an agent timeout (a relay configured by hand) nothing changes.
+    expect(pickRoute(singleTarget('http://w'), 'msg.send_private', 'e.d', 500).timeoutMs).toBe(500)
   })
 
   it('refuses what it cannot route, naming the field', () => {

@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { isActionName } from '../schema/index.ts'
+import { AGENT_TRIGGER_ACTIONS, isActionName } from '../schema/index.ts'
 
 /**
  * Where each action's requests go: a stable target and optionally a canary with a weight, per
@@ -77,8 +77,11 @@ export function bucketOf(clientId: string, action: string): number {
   return h % 10_000
 }
 
-/** The route of one request. `defaultTimeoutMs` applies when the table names none. */
-export function pickRoute(table: RouteTable, action: string, clientId: string, defaultTimeoutMs: number): Route {
+/**
+ * The route of one request. `defaultTimeoutMs` applies when the table names none; actions that
+ * may call AI agents wait at least `agentTimeoutMs` unless their own entry says otherwise.
+ */
+export function pickRoute(table: RouteTable, action: string, clientId: string, defaultTimeoutMs: number, agentTimeoutMs?: number): Route {
   const r = table.actions[action]
   const stable = r?.stable ?? table.default
   const canary = r?.canary && bucketOf(clientId, action) < r.canary.weight * 100 ? r.canary.target : undefined
@@ -94,7 +97,7 @@ export function pickRoute(table: RouteTable, action: string, clientId: string, d
     headers,
     variant: canary ? 'canary' : 'stable',
     target: t.version ?? t.url!,
-    timeoutMs: r?.timeout_ms ?? table.timeout_ms ?? defaultTimeoutMs,
+    timeoutMs: r?.timeout_ms ?? Math.max(table.timeout_ms ?? defaultTimeoutMs, AGENT_TRIGGER_ACTIONS.includes(action) ? (agentTimeoutMs ?? 0) : 0),
   }
 }
 

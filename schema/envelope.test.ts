@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CONTENT_MAX_BYTES, messageContent } from './content.ts'
-import { checkEnvelope, fail, ok } from './envelope.ts'
+import { checkEnvelope, fail, MAX_JSON_DEPTH, nestedDeeperThan, ok } from './envelope.ts'
 import { Code, ERROR_CODES, isErrorCode } from './codes.ts'
 
 describe('request envelope', () => {
@@ -41,5 +41,15 @@ describe('message content', () => {
     // The limit counts UTF-8 bytes, not characters.
     expect(messageContent.safeParse('你'.repeat(Math.floor(CONTENT_MAX_BYTES / 3))).success).toBe(true)
     expect(messageContent.safeParse('你'.repeat(Math.floor(CONTENT_MAX_BYTES / 3) + 1)).success).toBe(false)
+  })
+})
+
+describe('nesting depth', () => {
+  it('counts arrays and objects outside strings only', () => {
+    const nested = (n: number) => '['.repeat(n) + ']'.repeat(n)
+    expect(nestedDeeperThan(nested(MAX_JSON_DEPTH))).toBe(false)
+    expect(nestedDeeperThan(nested(MAX_JSON_DEPTH + 1))).toBe(true)
+    expect(nestedDeeperThan(JSON.stringify({ a: '[[[[[[[[', b: '{{{{\\"{{{{' }), 2)).toBe(false)
+    expect(nestedDeeperThan(JSON.stringify({ a: { b: { c: [1] } } }), 3)).toBe(true)
   })
 })

@@ -41,3 +41,23 @@ export function describeZodError(error: z.ZodError): string {
   const path = issue.path.map(String).join('.')
   return path ? `${path}: ${issue.message}` : issue.message
 }
+
+/** Requests nest no deeper than this (the deepest contract needs 4); deeper is refused with 400. */
+export const MAX_JSON_DEPTH = 32
+
+/** Whether JSON text opens more than `max` arrays/objects at once; one pass, strings skipped. */
+export function nestedDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    if (inString) {
+      if (ch === 0x5c) i++ // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false
+    } else if (ch === 0x22) inString = true
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > max) return true
+    } else if (ch === 0x5d || ch === 0x7d) depth--
+  }
+  return false
+}

@@ -1,10 +1,13 @@
+import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from './migrate.ts'
 import { createRealDatabase, realServicesMissing } from '../test/support/services.ts'
 import { startPglite, type LocalPostgres } from '../local/postgres.ts'
 
-const MIGRATIONS = ['0001_init.sql', '0002_actions.sql']
+// Every file in the folder: migrations are added independently of one another (and of this test).
+const MIGRATIONS = readdirSync(fileURLToPath(new URL('./migrations/', import.meta.url))).filter((f) => f.endsWith('.sql')).sort()
 const SEED_TABLES = ['department', 'employee', 'chat_group', 'group_member', 'client_session', 'audit_log', 'auth_challenge', 'request_reply']
 
 async function tables(url: string): Promise<string[]> {

@@ -16,8 +16,12 @@ export const inboxTopic = (employeeId: string) => `mchat/inbox/${employeeId}`
 export const groupTopic = (groupId: string) => `mchat/group/${groupId}`
 export const profileTopic = (employeeId: string) => `mchat/profile/${employeeId}`
 export const statusTopic = (employeeId: string) => `mchat/status/${employeeId}`
+/** Only ops identities and relays publish or subscribe under here (docs/broker-security.md). */
+export const OPS_TOPIC_PREFIX = 'mchat/ops/'
 /** Where relays announce canary rollbacks and promotions, per action (retained: the last verdict). */
-export const opsCanaryTopic = (action: string) => `mchat/ops/canary/${action}`
+export const opsCanaryTopic = (action: string) => `${OPS_TOPIC_PREFIX}canary/${action}`
+/** The whole route table (relay/routes.ts) the relays of a share group follow, retained: ops identities and relays publish it. */
+export const OPS_ROUTES_TOPIC = `${OPS_TOPIC_PREFIX}routes`
 
 // No wildcard or separator, no control characters or whitespace (they break logs and shells).
 const LEVEL = /^[^/+#\s\u0000-\u001f\u007f]+$/

@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import {
-  actions, deviceId as deviceIdSchema, groupMessage, groupTopic, inboxTopic, presenceStatus, privateMessage, profileChange,
+  actions, AGENT_CALL_BUDGET_MS, AGENT_TRIGGER_ACTIONS, deviceId as deviceIdSchema, groupMessage, groupTopic, inboxTopic, presenceStatus, privateMessage, profileChange,
   profileTopic, readReceipt, reply as replySchema, replyFilter, requestTopic, statusTopic, SYSTEM_NOTIFY_TOPIC, systemNotice,
   type ActionName, type GroupMessage, type MessageContent, type MqttConnection, type PresenceStatus, type PrivateMessage,
   type ProfileChange, type ReadReceipt, type ReplyOf, type RequestInputOf, type SystemNotice,
@@ -33,7 +33,7 @@ export interface ConnectOptions {
   /** Broker URL instead of the one `mqtt_connection` names, e.g. `ws://host:8083/mqtt` in a browser. */
   url?: string
   history?: HistoryStore
-  /** Per request, unless `timeouts` names the action (default 30 s). */
+  /** Per request, unless `timeouts` names the action (default 30 s; 80 s for msg.send_*, which may wait for agents). */
   timeoutMs?: number
   timeouts?: Partial<Record<ActionName, number>>
   /** Re-sends of a timed-out request, with the same seq_id (default 1). */
@@ -258,7 +258,9 @@ export class MChatClient extends Emitter<ClientEvents> {
     p.sentOn = this.#connection
     this.#pending.set(p.seqId, p)
     clearTimeout(p.timer)
-    const timeout = this.options.timeouts?.[p.action] ?? this.options.timeoutMs ?? 30_000
+    // A message may wait for AI agents (up to the relay's agent budget): longer than other actions.
+    const fallback = AGENT_TRIGGER_ACTIONS.includes(p.action) ? AGENT_CALL_BUDGET_MS + 20_000 : 30_000
+    const timeout = this.options.timeouts?.[p.action] ?? this.options.timeoutMs ?? fallback
     p.timer = setTimeout(() => {
       if (p.attempts <= (this.options.retries ?? 1)) return this.#send(p)
       this.#pending.delete(p.seqId)

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { inboxTopic, replyFilter, type MqttConnection } from '../schema/index.ts'
+import { superuserLogin } from '../test/support/logins.ts'
+import { connectMqtt } from '../test/support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../test/support/system.ts'
 import { connect, MChatError, type HistoryMessage, type MChatClient, type Presence } from './index.ts'
 import { FileHistory } from './history/file.ts'
@@ -151,10 +153,11 @@ describe('the SDK end to end', () => {
   })
 
   it('sends each request once on a fresh connection (no resend of what the new connection carried), with seq_ids even without crypto.randomUUID', async () => {
-    const watcher = await as('admin', 'watcher')
+    // Another client's request topic: only a superuser may watch it on a broker that enforces the ACL.
+    const watcher = await connectMqtt(sys.mqttUrl, { clientId: 'watcher.once', ...(await superuserLogin(sys.dataDir, 'watcher.once')) })
     const seen: string[] = []
-    watcher.mqtt.on('message', (topic) => topic.startsWith('mchat/msg/req/sdk_alice.once/') && seen.push(topic))
-    await watcher.mqtt.subscribeAsync('mchat/msg/req/sdk_alice.once/+', { qos: 1 })
+    watcher.on('message', (topic) => topic.startsWith('mchat/msg/req/sdk_alice.once/') && seen.push(topic))
+    await watcher.subscribeAsync('mchat/msg/req/sdk_alice.once/+', { qos: 1 })
 
     const randomUUID = crypto.randomUUID
     try {
@@ -168,6 +171,7 @@ describe('the SDK end to end', () => {
     await vi.waitFor(() => expect(seen).toHaveLength(3)) // auth.bind, group.list, org.tree
     expect(new Set(seen).size).toBe(3)
     for (const t of seen) expect(t.split('/').at(-1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    await watcher.endAsync()
   })
 })
 

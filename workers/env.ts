@@ -30,6 +30,50 @@ export interface Bindings {
   RATE_LIMIT_TIMEOUT_MS?: string
   /** `open` (default): a request passes when the limiter cannot answer; `closed`: it gets 503. */
   RATE_LIMIT_ON_ERROR?: string
+  /** Calls per AI agent, `N/<window>` (default 60/1m): beyond it the agent is not called (docs/agents.md). */
+  RATE_LIMIT_AGENT?: string
+  /**
+   * Comma-separated host names or addresses an agent webhook may use although they are local or
+   * private, over http:// too. For development only (`npm start` sets 127.0.0.1, localhost).
+   */
+  AGENT_WEBHOOK_ALLOW_HOSTS?: string
+  /** Comma- or newline-separated words masked in agents' answers before delivery (case-insensitive). */
+  AGENT_BLOCKED_WORDS?: string
+  /**
+   * The S3-compatible object store clients upload to and download from directly (config.storage,
+   * file.*). The workers only sign; they never see file bytes. Endpoint, bucket and both key
+   * parts unset: those actions answer 503. Addressing is path-style (`{endpoint}/{bucket}/{key}`).
+   */
+  S3_ENDPOINT?: string
+  S3_BUCKET?: string
+  /** Signing region (default us-east-1; `auto` for Cloudflare R2). */
+  S3_REGION?: string
+  /** Stays in the workers: clients get signatures made with it, never the key itself. */
+  S3_ACCESS_KEY_ID?: string
+  S3_SECRET_ACCESS_KEY?: string
+  /** Largest declared upload in bytes (default 52428800, 50 MiB). */
+  S3_UPLOAD_MAX_BYTES?: string
+  /** Comma-separated content types file.upload_url accepts, `type/*` allowed (default in workers/lib/storage.ts). */
+  S3_UPLOAD_CONTENT_TYPES?: string
+  /** Lifetime of a signed URL or policy in seconds when the request names none (default 300). */
+  S3_URL_TTL_SECONDS?: string
+  /** Most a request may ask for with `expires_in` (default 3600, at most 604800). */
+  S3_URL_MAX_TTL_SECONDS?: string
+  /** The broker's bearer secret for /broker/authn and /broker/authz. Unset: the hooks answer 503. */
+  BROKER_HOOK_SECRET?: string
+  /**
+   * `true` only where the broker authenticates every connection through /broker/authn (which ties
+   * client ids to employees): auth.bind then accepts the client id as proof, without mqtt_password.
+   */
+  BROKER_ENFORCES_IDENTITY?: string
+  /**
+   * The broker's management API (EMQX's REST API, or the embedded broker's subset of it): used to
+   * drop a disabled or re-credentialed employee's connections and a removed member's group
+   * subscription. Unset: nothing is revoked at the broker (plain Mosquitto, docs/broker-security.md).
+   */
+  BROKER_API_URL?: string
+  BROKER_API_KEY?: string
+  BROKER_API_SECRET?: string
 }
 
 /** A relay call whose token and body have been verified. */

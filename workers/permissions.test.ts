@@ -105,7 +105,7 @@ const rows: Row[] = [
 ]
 
 describe('permission matrix (docs/permissions.md)', () => {
-  it.each(rows.map((r, i) => [i, ...r] as const))('%i: %s × %s → %i', async (_i, who, action, payload, code, why) => {
+  it.each(rows.map((r, i) => [`${i}: ${r[0]} × ${r[1]} → ${r[3]}`, ...r] as const))('%s', async (_name, who, action, payload, code, why) => {
     const a = await callAction(app, s.h, action, client[who], await payload(who))
     expect(a.reply.code, a.reply.message).toBe(code)
     if (why) expect(a.reply.message).toMatch(why)

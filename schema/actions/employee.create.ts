@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { agentProfile } from '../agents.ts'
 import { departmentId, employeeId, isoTime } from '../ids.ts'
 import { defineAction } from './define.ts'
 
@@ -22,15 +23,6 @@ export const employeeFields = {
   skills_badge: z.array(z.string().min(1).max(32)).max(16),
 }
 
-/**
- * What an AI agent offers (seed 000 §2.1.1): enough for agent.capability_list. Triggers, webhooks
- * and timeouts are the agents issue's and are refused until then (strict object).
- */
-export const agentProfile = z.strictObject({
-  model_type: z.string().trim().min(1).max(64).optional(),
-  capabilities: z.array(z.string().trim().min(1).max(64)).max(32).default([]),
-})
-
 export const employeeCreate = defineAction({
   name: 'employee.create',
   request: z.object({
@@ -48,6 +40,8 @@ export const employeeCreate = defineAction({
     name: z.string(),
     created_at: isoTime,
     mqtt_connection: mqttConnection,
+    /** A webhook agent's signing secret (docs/agents.md): in this reply only, never stored. */
+    webhook_secret: z.string().optional(),
   }),
   session: 'required',
   effect: 'write',

@@ -3,6 +3,9 @@ import { agentCapabilityList } from './agent.capability_list.ts'
 import { auditQuery } from './audit.query.ts'
 import { authBind } from './auth.bind.ts'
 import { authChallenge } from './auth.challenge.ts'
+import { configStorage } from './config.storage.ts'
+import { fileDownloadUrl } from './file.download_url.ts'
+import { fileUploadUrl } from './file.upload_url.ts'
 import { departmentCreate } from './department.create.ts'
 import { departmentDelete } from './department.delete.ts'
 import { departmentUpdate } from './department.update.ts'
@@ -41,6 +44,9 @@ export const actions = {
   [msgReadAck.name]: msgReadAck,
   [agentCapabilityList.name]: agentCapabilityList,
   [auditQuery.name]: auditQuery,
+  [configStorage.name]: configStorage,
+  [fileUploadUrl.name]: fileUploadUrl,
+  [fileDownloadUrl.name]: fileDownloadUrl,
 } as const
 
 export type Actions = typeof actions

@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { agentOutcome, contextMessages } from '../agents.ts'
 import { messageContent } from '../content.ts'
 import { employeeId, groupId, isoTime } from '../ids.ts'
 import { defineAction } from './define.ts'
@@ -6,8 +7,10 @@ import { defineAction } from './define.ts'
 /** Seed 002 §3.12: only members send; relayed on mchat/group/{group_id}, never stored. */
 export const msgSendGroup = defineAction({
   name: 'msg.send_group',
-  request: z.object({ group_id: groupId, content: messageContent }),
-  reply: z.object({ msg_id: z.string(), group_id: groupId, sent_at: isoTime }),
+  // context_messages only go to AI agents the message triggers (seed 000 §3.4): never delivered or stored.
+  request: z.object({ group_id: groupId, content: messageContent, context_messages: contextMessages.optional() }),
+  // `agents`: what became of each AI agent the message triggered (docs/agents.md); absent when none.
+  reply: z.object({ msg_id: z.string(), group_id: groupId, sent_at: isoTime, agents: z.array(agentOutcome).optional() }),
   session: 'required',
   effect: 'write',
   limit: 'message',

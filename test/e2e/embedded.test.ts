@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startSystem, type System } from '../../local/start.ts'
 import type { RequestLogLine } from '../../relay/log.ts'
+import { loginOf } from '../support/logins.ts'
 import { connectClient } from '../support/mqtt-client.ts'
 import { RELAY_DEFAULTS } from '../../relay/config.ts'
 import { runScenario } from './scenario.ts'
@@ -34,15 +35,15 @@ describe('end to end on embedded defaults', () => {
   })
 
   it('serves the whole flow over MQTT', async () => {
-    await runScenario({ mqttUrl: system.mqttUrl, admin: system.admin }, 'emb')
+    await runScenario({ mqttUrl: system.mqttUrl, admin: system.admin, brokerChecksLogins: true }, 'emb')
     // One log line per request (written just after the reply's PUBACK), never the payload.
-    await vi.waitFor(() => expect(logs.length).toBe(9))
+    await vi.waitFor(() => expect(logs.length).toBe(8)) // the stranger is refused at CONNECT: no request
     expect(JSON.stringify(logs)).not.toContain('你好')
     for (const l of logs) expect(Object.keys(l).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id', 'variant'])
   })
 
   it('serves MQTT over WebSocket', async () => {
-    const c = await connectClient(system.wsUrl!, 'admin.ws')
+    const c = await connectClient(system.wsUrl!, 'admin.ws', loginOf(system.admin.mqtt_connection))
     try {
       expect((await c.request('auth.bind', { mqtt_password: system.admin.mqtt_connection.mqtt_password })).code).toBe(0)
       expect((await c.request('org.tree')).code).toBe(0)
@@ -52,7 +53,7 @@ describe('end to end on embedded defaults', () => {
   })
 
   it('answers everything it receives: bad JSON, unknown action, oversize, bad seq_id', async () => {
-    const c = await connectClient(system.mqttUrl, 'admin.odd')
+    const c = await connectClient(system.mqttUrl, 'admin.odd', loginOf(system.admin.mqtt_connection))
     try {
       const replies: Record<string, any> = {}
       const cases: Array<[string, string | Buffer]> = [
@@ -85,7 +86,7 @@ describe('end to end on embedded defaults', () => {
     await system.stop()
     system = await startSystem({ dataDir: dir, host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, log: () => {}, info: () => {} })
     expect(system.admin.mqtt_connection.mqtt_password).toBe(before.mqtt_connection.mqtt_password)
-    const c = await connectClient(system.mqttUrl, 'admin.again')
+    const c = await connectClient(system.mqttUrl, 'admin.again', loginOf(system.admin.mqtt_connection))
     try {
       expect((await c.request('auth.bind', { mqtt_password: before.mqtt_connection.mqtt_password })).code).toBe(0)
       const tree = await c.request('org.tree')

@@ -1,6 +1,7 @@
 import { neon, neonConfig } from '@neondatabase/serverless'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { auditQuery, GROUP_MAX_MEMBERS, groupCreate, memberJoinedNotice } from '../../schema/index.ts'
+import { loginOf, superuserLogin } from '../support/logins.ts'
 import { connectClient, type TestClient } from '../support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../support/system.ts'
 
@@ -21,9 +22,9 @@ beforeAll(async () => {
     `INSERT INTO employee (employee_id, name) SELECT 'emp_bulk_' || lpad(i::text, 4, '0'), 'Bulk ' || i FROM generate_series(1, $1::int) AS i`,
     [GROUP_MAX_MEMBERS - 1],
   )
-  admin = await connectClient(sys.mqttUrl, 'admin.scale')
+  admin = await connectClient(sys.mqttUrl, 'admin.scale', loginOf(sys.admin.mqtt_connection))
   expect((await admin.request('auth.bind', { mqtt_password: sys.admin.mqtt_connection.mqtt_password })).code).toBe(0)
-  observer = await connectClient(sys.mqttUrl, 'observer.scale')
+  observer = await connectClient(sys.mqttUrl, 'observer.scale', await superuserLogin(sys.dataDir, 'observer.scale'))
   await observer.subscribe('mchat/inbox/+')
 }, 90_000)
 

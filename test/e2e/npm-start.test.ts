@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../local/ports.ts'
+import { loginOf } from '../support/logins.ts'
 import { connectClient } from '../support/mqtt-client.ts'
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx')
@@ -35,15 +36,23 @@ describe('npm start', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }))
 
   it('runs the system on embedded defaults, prints "MChat ready", writes admin.json, and stops on SIGTERM', { timeout: 60_000 }, async () => {
-    const [mqtt, ws, http] = [await freePort(), await freePort(), await freePort()]
+    const [mqtt, ws, http, s3] = [await freePort(), await freePort(), await freePort(), await freePort()]
+    const [ops, web] = [await freePort(), await freePort()]
     // A tight management limit shows the embedded default rate-limits (settings pass through).
-    const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(mqtt), MCHAT_MQTT_WS_PORT: String(ws), MCHAT_HTTP_PORT: String(http), RATE_LIMIT_MANAGEMENT: '2/1h' })
+    const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(mqtt), MCHAT_MQTT_WS_PORT: String(ws), MCHAT_HTTP_PORT: String(http), MCHAT_S3_PORT: String(s3), MCHAT_OPS_PORT: String(ops), MCHAT_WEB_PORT: String(web), RATE_LIMIT_MANAGEMENT: '2/1h' })
     try {
       await p.until(/^MChat ready/m, 45_000)
       expect(p.output()).toMatch(/rate limiter embedded/)
+      expect(p.output()).toContain(`object storage (S3): http://127.0.0.1:${s3}`)
+      // The relay's ops server: subscribed, so healthy; Prometheus text with the relay's series.
+      expect(p.output()).toContain(`relay metrics and health: http://127.0.0.1:${ops}/metrics`)
+      expect((await fetch(`http://127.0.0.1:${ops}/healthz`)).status).toBe(200)
+      // The admin web console, with the broker's WebSocket URL in its runtime config.
+      expect((await (await fetch(`http://127.0.0.1:${web}/config.json`)).json()).brokerUrl).toBe(`ws://127.0.0.1:${ws}/mqtt`)
+      expect(await (await fetch(`http://127.0.0.1:${ops}/metrics`)).text()).toMatch(/^mchat_relay_in_flight\{relay="mchat-relay-local"\} 0$/m)
       const admin = JSON.parse(await readFile(join(dir, 'admin.json'), 'utf8'))
       expect(admin.mqtt_connection).toMatchObject({ broker_port: mqtt, mqtt_username: 'admin' })
-      const c = await connectClient(`mqtt://127.0.0.1:${mqtt}`, 'admin.start')
+      const c = await connectClient(`mqtt://127.0.0.1:${mqtt}`, 'admin.start', loginOf(admin.mqtt_connection))
       try {
         expect((await c.request('auth.bind', { mqtt_password: admin.mqtt_connection.mqtt_password })).code).toBe(0)
         expect((await c.request('org.tree')).code).toBe(0)
@@ -62,7 +71,7 @@ describe('npm start', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     const taken = (blocker.address() as { port: number }).port
     try {
-      const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(taken), MCHAT_MQTT_WS_PORT: '0', MCHAT_HTTP_PORT: '0' })
+      const p = launch({ MCHAT_DATA_DIR: dir, MCHAT_MQTT_PORT: String(taken), MCHAT_MQTT_WS_PORT: '0', MCHAT_HTTP_PORT: '0', MCHAT_OPS_PORT: 'off', MCHAT_WEB_PORT: 'off', MCHAT_S3_PORT: '0' })
       expect(await p.exited).toBe(1)
       const errors = p.output().split('\n').filter((l) => /fail|error/i.test(l))
       expect(errors).toEqual([`MChat failed to start: MQTT: port ${taken} on 127.0.0.1 is already in use`])

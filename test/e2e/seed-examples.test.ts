@@ -5,6 +5,7 @@ import {
   groupMessage, memberJoinedNotice, memberRemovedNotice, msgReadAck, msgSendGroup, msgSendPrivate, orgTree, privateMessage,
   profileChange, readReceipt, SYSTEM_NOTIFY_TOPIC, type MqttConnection,
 } from '../../schema/index.ts'
+import { loginOf, superuserLogin } from '../support/logins.ts'
 import { connectClient, type TestClient } from '../support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../support/system.ts'
 
@@ -24,7 +25,7 @@ let observer: TestClient
 const creds: Record<string, MqttConnection> = {}
 
 async function connectAs(employeeId: string, device: string): Promise<TestClient> {
-  const c = await connectClient(sys.mqttUrl, `${employeeId}.${device}`)
+  const c = await connectClient(sys.mqttUrl, `${employeeId}.${device}`, loginOf(creds[employeeId]!))
   clients.push(c)
   const bound = await c.request('auth.bind', { mqtt_password: creds[employeeId]!.mqtt_password })
   expect(bound.code).toBe(0)
@@ -44,7 +45,7 @@ beforeAll(async () => {
   sys = await startTestSystem()
   creds.admin = sys.admin.mqtt_connection
   admin = await connectAs('admin', 'seed')
-  observer = await connectClient(sys.mqttUrl, 'observer.seed')
+  observer = await connectClient(sys.mqttUrl, 'observer.seed', await superuserLogin(sys.dataDir, 'observer.seed'))
   clients.push(observer)
   for (const t of ['mchat/inbox/+', 'mchat/group/+', 'mchat/profile/+', SYSTEM_NOTIFY_TOPIC]) await observer.subscribe(t)
 
@@ -78,11 +79,17 @@ describe('seed 002 §3 examples over MQTT', () => {
   let groupId = ''
   let eastId = ''
 
-  it('§3.1 auth.bind: the seed’s request needs the mqtt_password as proof here; with it the client is bound', async () => {
+  it('§3.1 auth.bind: as written where the broker ties client ids to employees; with the mqtt_password as proof elsewhere', async () => {
     const example = { action: 'auth.bind', seq_id: 'bb0e8400-e29b-41d4-a716-446655440006', employee_id: 'emp_zhangsan_001' }
-    const c = await connectClient(sys.mqttUrl, 'emp_zhangsan_001.seedbind')
+    const c = await connectClient(sys.mqttUrl, 'emp_zhangsan_001.seedbind', loginOf(creds.emp_zhangsan_001!))
     clients.push(c)
     const asWritten = await send(c, example)
+    if (sys.brokerEnforces) {
+      // The embedded broker checked the password at CONNECT and that the client id is the employee's.
+      expect([asWritten.code, asWritten.message]).toEqual([0, 'ok'])
+      expect(authBind.reply.parse(asWritten.data)).toEqual({ employee_id: 'emp_zhangsan_001' })
+      return
+    }
     expect([asWritten.code, asWritten.data]).toEqual([400, null])
     expect(asWritten.message).toMatch(/^mqtt_password: /)
     const r = await send(c, { ...example, seq_id: 'bb0e8400-e29b-41d4-a716-446655440016', mqtt_password: creds.emp_zhangsan_001!.mqtt_password })

@@ -1,13 +1,13 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { freePort } from '../../local/ports.ts'
-import type { Bindings } from '../../workers/env.ts'
+import { startAgentServer } from '../support/agent-server.ts'
 import { startTestDatabase, type TestDatabase } from '../support/db.ts'
 import { readAnswer, workerHarness } from '../support/workers.ts'
-import { ROOT, bin, run, sendTo, start, waitForHttp, type Server } from './process.ts'
+import { bin, sendTo, start, waitForHttp, type Server } from './process.ts'
+import { buildWorkerBundle, workerdConfig } from './workerd.ts'
 
 /**
  * The workers as Cloudflare runs them: bundled by `wrangler deploy --dry-run` from wrangler.toml,
@@ -31,84 +31,16 @@ afterAll(async () => {
 
 describe('wrangler deploy --dry-run', () => {
   it('bundles the workers, under 1 MiB gzip', { timeout: 120_000 }, async () => {
-    const outdir = join(tmp, 'bundle')
-    const env = {
-      ...process.env,
-      WRANGLER_SEND_METRICS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      CI: 'true',
-      WRANGLER_HIDE_BANNER: 'true',
-      WRANGLER_LOG_PATH: join(tmp, 'wrangler-logs'),
-      NO_COLOR: '1',
-    }
-    const r = await run(process.execPath, [bin('wrangler'), 'deploy', '--dry-run', '--outdir', outdir], { env, timeoutMs: 110_000 })
-    console.log(`wrangler deploy --dry-run: ${(r.ms / 1000).toFixed(2)} s`)
-    expect(r.code, `wrangler failed:\n${r.stdout}\n${r.stderr}`).toBe(0)
-
-    const js = (await readdir(outdir)).filter((f) => /\.m?js$/.test(f))
-    expect(js.length, `no JS emitted in ${outdir}`).toBeGreaterThan(0)
-    let raw = 0
-    let gzip = 0
-    for (const f of js) {
-      const bytes = await readFile(join(outdir, f))
-      raw += bytes.length
-      gzip += gzipSync(bytes).length
-    }
-    console.log(`worker bundle: ${(raw / KiB).toFixed(1)} KiB, ${(gzip / KiB).toFixed(1)} KiB gzip (${js.join(', ')}; target 150 KiB gzip)`)
-    expect(gzip).toBeLessThan(MAX_GZIP)
+    const b = await buildWorkerBundle(join(tmp, 'bundle'), join(tmp, 'wrangler-logs'))
+    console.log(`wrangler deploy --dry-run: ${(b.ms / 1000).toFixed(2)} s`)
+    expect(b.files.length, `no JS emitted in ${b.dir}`).toBeGreaterThan(0)
+    console.log(`worker bundle: ${(b.rawBytes / KiB).toFixed(1)} KiB, ${(b.gzipBytes / KiB).toFixed(1)} KiB gzip (${b.files.join(', ')}; target 150 KiB gzip)`)
+    expect(b.gzipBytes).toBeLessThan(MAX_GZIP)
     // wrangler names the main module after wrangler.toml's `main` (workers/entry/cloudflare.ts).
-    expect(js).toContain('cloudflare.js')
-    bundle = { dir: outdir, main: 'cloudflare.js' }
+    expect(b.files).toContain(b.main)
+    bundle = { dir: b.dir, main: b.main }
   })
 })
-
-/** compatibility_date / compatibility_flags exactly as wrangler.toml declares them. */
-async function compatibility(): Promise<{ date: string; flags: string[] }> {
-  const toml = await readFile(join(ROOT, 'wrangler.toml'), 'utf8')
-  const date = /^\s*compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1]
-  if (!date) throw new Error('wrangler.toml has no compatibility_date')
-  const flags = /^\s*compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1]
-  return { date, flags: [...(flags ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1]!) }
-}
-
-/**
- * A workerd config serving the bundle on 127.0.0.1:port with `env` as text bindings. All outbound
- * fetch() goes through a network service allowing `allow` (workerd's default "internet" service
- * allows only public addresses, so the local Neon endpoint on 127.0.0.1 needs "local").
- */
-async function workerdConfig(dir: string, port: number, env: Bindings, allow: string[]): Promise<string> {
-  const { date, flags } = await compatibility()
-  const q = (s: string): string => JSON.stringify(s) // JSON string escapes are valid Cap'n Proto text escapes
-  const bindings = Object.entries(env)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `(name = ${q(k)}, text = ${q(String(v))})`)
-  const file = join(dir, `workerd-${port}.capnp`)
-  await writeFile(
-    file,
-    `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .mainWorker),
-    (name = "outbound", network = (allow = [${allow.map(q).join(', ')}])),
-  ],
-  sockets = [ (name = "http", address = ${q(`127.0.0.1:${port}`)}, http = (), service = "main") ],
-);
-
-const mainWorker :Workerd.Worker = (
-  modules = [ (name = ${q(bundle!.main)}, esModule = embed ${q(bundle!.main)}) ],
-  compatibilityDate = ${q(date)},
-  compatibilityFlags = [${flags.map(q).join(', ')}],
-  bindings = [
-    ${bindings.join(',\n    ')}
-  ],
-  globalOutbound = "outbound",
-);
-`,
-    { mode: 0o600 },
-  )
-  return file
-}
 
 describe('the bundle in workerd', () => {
   let db: TestDatabase
@@ -119,7 +51,7 @@ describe('the bundle in workerd', () => {
   async function serve(allow: string[]): Promise<{ base: string; server: Server }> {
     if (!bundle) throw new Error('no bundle: the wrangler dry-run test failed')
     const port = await freePort()
-    const config = await workerdConfig(bundle.dir, port, h.env, allow)
+    const config = await workerdConfig(bundle, port, h.env, allow)
     const server = start(bin('workerd'), ['serve', config], { cwd: bundle.dir, env: { PATH: process.env.PATH } })
     servers.push(server)
     const base = `http://127.0.0.1:${port}`
@@ -159,6 +91,40 @@ describe('the bundle in workerd', () => {
     const req = await h.request('auth.bind', 'admin.workerd', 'seq-4', { mqtt_password: password })
     const tampered = await sendTo(base, req, { body: JSON.stringify({ action: 'auth.bind', mqtt_password: password, device_info: 'x' }) })
     expect((await readAnswer(tampered)).reply).toMatchObject({ code: 401, message: 'body does not match the relay token' })
+  })
+
+  it('calls an AI agent from workerd: the message streams out first, then the signed call’s answer', { timeout: 60_000 }, async () => {
+    const secrets: Record<string, string> = {}
+    let open!: () => void
+    const gate = new Promise<void>((r) => (open = r))
+    const agent = await startAgentServer(async () => {
+      await gate
+      return { content: '订单已发货' }
+    }, (id) => secrets[id])
+    h.env.AGENT_WEBHOOK_ALLOW_HOSTS = '127.0.0.1'
+    try {
+      const { base, server } = await serve(['local'])
+      const call = async (action: string, seq: string, payload: Record<string, unknown>) => readAnswer(await sendTo(base, await h.request(action, 'admin.agents', seq, payload)))
+      expect((await call('auth.bind', 'ag-1', { mqtt_password: h.admin.mqtt_connection.mqtt_password })).reply.code).toBe(0)
+      const created = await call('employee.create', 'ag-2', { employee_id: 'ai_workerd', name: 'W', is_ai_agent: true, agent_profile: { webhook_endpoint: agent.endpoint('ai_workerd') } })
+      expect(created.reply.code, server.output()).toBe(0)
+      secrets.ai_workerd = created.reply.data.webhook_secret
+      const res = await sendTo(base, await h.request('msg.send_private', 'admin.agents', 'ag-3', { to_employee_id: 'ai_workerd', content: '查订单' }))
+      const reader = res.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = decoder.decode((await reader.read()).value, { stream: true })
+      // Only the human's message so far: the agent has not been let answer.
+      expect(text.trim().split('\n').map((l) => JSON.parse(l).kind)).toEqual(['delivery'])
+      open()
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true })
+      const lines = text.trim().split('\n').map((l) => JSON.parse(l))
+      expect(lines.map((l) => l.payload?.from_employee_id ?? l.kind)).toEqual(['admin', 'ai_workerd', 'reply'])
+      expect(lines[2]).toMatchObject({ code: 0, data: { agents: [{ agent_id: 'ai_workerd', status: 'answered', msg_id: lines[1].payload.msg_id }] } })
+      expect(agent.calls.map((c) => c.verified)).toEqual([true])
+    } finally {
+      delete h.env.AGENT_WEBHOOK_ALLOW_HOSTS
+      await agent.close()
+    }
   })
 
   it('cannot reach 127.0.0.1 with a public-only outbound (why the config allows "local")', { timeout: 60_000 }, async () => {

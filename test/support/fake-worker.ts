@@ -6,28 +6,53 @@ export interface FakeWorker {
   url: string
   /** Requests it answered, by action path. */
   calls: number
-  /** From now on: `ok` answers code 0 with `{who}`, `error` an HTTP 500. */
-  behave(mode: 'ok' | 'error'): void
+  /** From now on: `ok` answers code 0 with `{who}`, `error` an HTTP 500, `hang` never answers. */
+  behave(mode: 'ok' | 'error' | 'hang'): void
+  /** From now on `ok` answers only after `ms`. */
+  delay(ms: number): void
+  /** Down: stops listening and drops every connection, hanging requests included. */
+  stop(): Promise<void>
+  /** Up again, on the same port. */
+  start(): Promise<void>
   close(): Promise<void>
 }
 
 /** A stand-in worker that says who it is: for routing and canary tests of the relay. */
-export async function startFakeWorker(who: string, mode: 'ok' | 'error' = 'ok'): Promise<FakeWorker> {
+export async function startFakeWorker(who: string, mode: 'ok' | 'error' | 'hang' = 'ok'): Promise<FakeWorker> {
   let calls = 0
-  const server: Server = createServer((req, res) => {
-    req.resume().on('end', () => {
-      calls++
-      if (mode === 'error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('boom')
-      res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
+  let delayMs = 0
+  const serve = (): Server =>
+    createServer((req, res) => {
+      req.resume().on('end', () => {
+        calls++
+        if (mode === 'hang') return
+        if (mode === 'error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('boom')
+        const answer = () => res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
+        if (delayMs > 0) setTimeout(() => !res.destroyed && answer(), delayMs)
+        else answer()
+      })
     })
-  })
-  await listen(server, 0, '127.0.0.1', who)
+  let server = serve()
+  const port = await listen(server, 0, '127.0.0.1', who)
+  const stop = () =>
+    new Promise<void>((r) => {
+      if (!server.listening) return r()
+      server.close(() => r())
+      server.closeAllConnections()
+    })
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    url: `http://127.0.0.1:${port}`,
     get calls() {
       return calls
     },
     behave: (m) => void (mode = m),
-    close: () => new Promise((r) => server.close(() => r())),
+    delay: (ms) => void (delayMs = ms),
+    stop,
+    async start() {
+      if (server.listening) return
+      server = serve()
+      await listen(server, port, '127.0.0.1', who)
+    },
+    close: stop,
   }
 }

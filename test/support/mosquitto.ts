@@ -13,6 +13,11 @@ export interface MosquittoProcess {
   url: string
   configPath: string
   stop(): Promise<void>
+  /**
+   * Stops the broker (SIGTERM: with `persistence` it saves its sessions first) and starts it again
+   * on the same port and config, running `whileDown` in between.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>
   logs(): string
 }
 
@@ -22,14 +27,14 @@ const KILL_AFTER_MS = 3_000
 const PORT_ATTEMPTS = 3
 
 /**
- * Spawns `mosquitto -c <tmp config>` on a free port with set_tcp_nodelay, no persistence, anonymous
+ * Spawns `mosquitto -c <tmp config>` on a free port with set_tcp_nodelay, persistence only if asked, anonymous
  * allowed (extraConfig lines appended), waits until it accepts MQTT connections, rejects with the
  * log tail if it exits.
  */
-export async function startMosquitto(opts: { extraConfig?: string[] } = {}): Promise<MosquittoProcess> {
+export async function startMosquitto(opts: { extraConfig?: string[]; persistence?: boolean } = {}): Promise<MosquittoProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(opts.extraConfig ?? [])
+      return await startOnce(opts.extraConfig ?? [], opts.persistence ?? false)
     } catch (err) {
       if (attempt >= PORT_ATTEMPTS || !(err instanceof PortTakenError)) throw err
     }
@@ -38,14 +43,15 @@ export async function startMosquitto(opts: { extraConfig?: string[] } = {}): Pro
 
 class PortTakenError extends Error {}
 
-async function startOnce(extraConfig: string[]): Promise<MosquittoProcess> {
+async function startOnce(extraConfig: string[], persistence: boolean): Promise<MosquittoProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'mchat-mosquitto-'))
   const port = await freePort()
   const configPath = join(dir, 'mosquitto.conf')
   const config = [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
-    'persistence false',
+    // With persistence, sessions and their queued messages survive restart() (kept in the temp dir).
+    ...(persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
     // Without it every request/response round trip pays ~88 ms of Nagle + delayed ACK.
     'set_tcp_nodelay true',
     // stderr, not stdout: C stdio fully buffers stdout into a pipe, so logs() would stay empty.
@@ -55,13 +61,19 @@ async function startOnce(extraConfig: string[]): Promise<MosquittoProcess> {
   await writeFile(configPath, config.join('\n') + '\n')
 
   let output = ''
-  const child = spawn(mosquittoBin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (output += s))
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (output += s))
-  const exited = new Promise<string>((resolve) => {
-    child.once('error', (err) => resolve(`failed to spawn ${mosquittoBin}: ${err.message}`))
-    child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`))
-  })
+  let child!: ChildProcess
+  let exited!: Promise<string>
+  const launch = (): void => {
+    const c = spawn(mosquittoBin, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
+    c.stdout.setEncoding('utf8').on('data', (s: string) => (output += s))
+    c.stderr.setEncoding('utf8').on('data', (s: string) => (output += s))
+    exited = new Promise<string>((resolve) => {
+      c.once('error', (err) => resolve(`failed to spawn ${mosquittoBin}: ${err.message}`))
+      c.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`))
+    })
+    child = c
+  }
+  launch()
   // A crashed or aborted test run must not leave brokers behind.
   const killOnExit = (): void => void child.kill('SIGKILL')
   process.once('exit', killOnExit)
@@ -80,7 +92,15 @@ async function startOnce(extraConfig: string[]): Promise<MosquittoProcess> {
     throw /address already in use/i.test(output) ? new PortTakenError(message) : new Error(message)
   }
 
-  return { port, url: `mqtt://127.0.0.1:${port}`, configPath, stop, logs: () => output }
+  const restart = async (whileDown?: () => Promise<void>): Promise<void> => {
+    await terminate(child, exited)
+    await whileDown?.()
+    launch()
+    const again = await Promise.race([waitForConnack(port), exited.then((why) => new Error(why))])
+    if (again !== true) throw new Error(`mosquitto did not restart on 127.0.0.1:${port}: ${again.message}\n${output.trim().split('\n').slice(-15).join('\n')}`)
+  }
+
+  return { port, url: `mqtt://127.0.0.1:${port}`, configPath, stop, restart, logs: () => output }
 }
 
 async function terminate(child: ChildProcess, exited: Promise<string>): Promise<void> {

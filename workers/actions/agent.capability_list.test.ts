@@ -40,7 +40,17 @@ describe('agent.capability_list', () => {
     expect(a.deliveries).toEqual([])
   })
 
-  it('matches a skill among capabilities or badges, exactly (no substring)', async () => {
+  it('matches a skill among capabilities or badges, in any letter case, as a whole (no substring)', async () => {
+    await employee({ employee_id: 'ai_latin_009', name: 'Order Bot', is_ai_agent: true, skills_badge: ['Realtime'], agent_profile: { capabilities: ['Order Lookup'] } })
+    for (const skill of ['order lookup', 'ORDER LOOKUP', 'Order Lookup', 'realtime']) {
+      expect((await callAction(app, s.h, 'agent.capability_list', member, { skill })).reply.data, skill).toEqual({
+        skill,
+        agent_ids: ['ai_latin_009'],
+        agent_profiles: [{ employee_id: 'ai_latin_009', name: 'Order Bot', capabilities: ['Order Lookup'], skills_badge: ['Realtime'] }],
+      })
+    }
+    expect((await callAction(app, s.h, 'agent.capability_list', member, { skill: 'order' })).reply.data.agent_ids).toEqual([])
+    await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = 'ai_latin_009'`)
     const recommend = await callAction(app, s.h, 'agent.capability_list', member, { skill: '产品推荐' })
     expect(agentCapabilityList.reply.parse(recommend.reply.data)).toEqual({
       skill: '产品推荐',

@@ -4,7 +4,10 @@ import { defineHandler } from '../lib/action.ts'
 
 type Profile = z.infer<typeof agentProfileSummary>
 
-/** Seed 002 §3.15: the active AI agents, or those with `skill` among their capabilities or badges. */
+/**
+ * Seed 002 §3.15: the active AI agents, or those with `skill` among their capabilities or badges:
+ * the whole word, in any letter case (`order lookup` finds `Order Lookup`).
+ */
 export default defineHandler({
   action: 'agent.capability_list',
   async load(input, sql) {
@@ -16,7 +19,9 @@ export default defineHandler({
                       coalesce(jsonb_path_query_array(agent_profile -> 'capabilities', '$[*] ? (@.type() == "string")'), '[]'::jsonb) AS capabilities
                  FROM employee
                 WHERE is_ai_agent AND status = 'active') agent
-        WHERE $1::text IS NULL OR capabilities ? $1 OR $1 = ANY (skills_badge)
+        WHERE $1::text IS NULL
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(capabilities) c WHERE lower(c) = lower($1))
+           OR EXISTS (SELECT 1 FROM unnest(skills_badge) b WHERE lower(b) = lower($1))
         ORDER BY employee_id`,
       [input.skill ?? null],
     )) as Profile[]

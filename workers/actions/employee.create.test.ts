@@ -105,16 +105,17 @@ describe('employee.create', () => {
     expect(again.deliveries).toEqual(a.deliveries)
   })
 
-  it('keeps an AI agent’s capabilities; refuses a profile on a human and fields it does not know yet', async () => {
+  it('keeps an AI agent’s capabilities; refuses a profile on a human and fields it does not know', async () => {
     const ok = await callAction(app, s.h, 'employee.create', s.admin, {
       name: '销售小助', employee_id: 'ai_cap_1', is_ai_agent: true, skills_badge: ['⚡实时响应'], agent_profile: { model_type: 'gpt', capabilities: ['订单查询'] },
     })
     expect(ok.reply.code).toBe(0)
     const row = await s.h.db.query(`SELECT agent_profile FROM employee WHERE employee_id = 'ai_cap_1'`)
-    expect(row.rows[0].agent_profile).toEqual({ model_type: 'gpt', capabilities: ['订单查询'] })
+    // The rest of the profile is the agents' (employee.agents.test.ts): no webhook, so MQTT-connected.
+    expect(row.rows[0].agent_profile).toMatchObject({ model_type: 'gpt', capabilities: ['订单查询'], connection: 'mqtt' })
     const human = await callAction(app, s.h, 'employee.create', s.admin, { name: 'H', agent_profile: { capabilities: ['x'] } })
     expect([human.reply.code, human.reply.message]).toEqual([400, 'agent_profile: only AI agents have one (is_ai_agent: true)'])
-    const unknown = await callAction(app, s.h, 'employee.create', s.admin, { name: 'A', is_ai_agent: true, agent_profile: { webhook_endpoint: 'https://x' } })
+    const unknown = await callAction(app, s.h, 'employee.create', s.admin, { name: 'A', is_ai_agent: true, agent_profile: { secret_sauce: true } })
     expect(unknown.reply.code).toBe(400)
     expect(unknown.reply.message).toMatch(/^agent_profile/)
   })

@@ -1,11 +1,14 @@
 import { newId, SYSTEM_NOTIFY_TOPIC } from '../../schema/index.ts'
 import { defineHandler, deliver } from '../lib/action.ts'
+import { autoJoin, loadAutoJoin, profileToStore, type StoredProfile } from '../lib/agents-profile.ts'
+import { webhookSecret } from '../lib/agents-webhook.ts'
 import type { Sql } from '../lib/db.ts'
 import { issueCredential, mqttConnection } from '../lib/credentials.ts'
 import { fail } from '../lib/errors.ts'
 import { notice } from '../lib/notices.ts'
 
 const FIRST_CREDENTIAL_VERSION = 1
+const FIRST_WEBHOOK_SECRET_VERSION = 1
 
 /**
  * Seed 002 §3.3: an org admin creates an employee; the reply carries its MQTT credentials and
@@ -16,15 +19,21 @@ export default defineHandler({
   audit: (input, data) => ({
     params: { employee_id: data?.employee_id ?? input.employee_id ?? null, name: input.name, department_id: input.department_id ?? null, role: input.role, is_ai_agent: input.is_ai_agent },
   }),
-  // The password is rebuilt on replay (it is deterministic), never stored with the reply.
-  store: (data) => ({ ...data, mqtt_connection: { ...data.mqtt_connection, mqtt_password: '' } }),
+  // The password and webhook secret are rebuilt on replay (both are deterministic), never stored with the reply.
+  store: (data) => ({ ...data, mqtt_connection: { ...data.mqtt_connection, mqtt_password: '' }, ...(data.webhook_secret ? { webhook_secret: '' } : {}) }),
   async replay(stored, env) {
     const password = await issueCredential(env, stored.employee_id, FIRST_CREDENTIAL_VERSION, new Date(stored.created_at))
-    return { ...stored, mqtt_connection: { ...stored.mqtt_connection, mqtt_password: password } }
+    const secret = stored.webhook_secret === undefined ? {} : { webhook_secret: await webhookSecret(env, stored.employee_id, FIRST_WEBHOOK_SECRET_VERSION) }
+    return { ...stored, mqtt_connection: { ...stored.mqtt_connection, mqtt_password: password }, ...secret }
   },
-  async handle({ input, caller, env, sql, now }) {
+  // The groups an AI agent joins at once (docs/agents.md), read alongside the session.
+  load: (input, sql) => loadAutoJoin(sql, input.agent_profile?.auto_join_groups ?? []),
+  async handle({ input, caller, env, sql, now, loaded }) {
     if (caller.role !== 'admin') fail(403, 'only org admins can create employees')
-    const created = createEmployeeRow(sql, { ...input, employee_id: input.employee_id ?? newId('emp') }, now)
+    const profile = input.agent_profile && profileToStore(input.agent_profile, env, 'agent_profile')
+    const created = createEmployeeRow(sql, { ...input, employee_id: input.employee_id ?? newId('emp'), agent_profile: profile }, now)
+    const joins = autoJoin(sql, created.employee_id, profile?.auto_join_groups ?? [], loaded, created.created_at, caller.employee_id)
+    const secret = profile?.webhook_endpoint ? { webhook_secret: await webhookSecret(env, created.employee_id, FIRST_WEBHOOK_SECRET_VERSION) } : {}
     const password = await issueCredential(env, created.employee_id, FIRST_CREDENTIAL_VERSION, now)
     const joined = notice('employee_joined', created.employee_id, created.created_at, {
       employee_id: created.employee_id,
@@ -33,9 +42,9 @@ export default defineHandler({
       is_ai_agent: input.is_ai_agent,
     })
     return {
-      data: { employee_id: created.employee_id, name: input.name, created_at: created.created_at, mqtt_connection: mqttConnection(env, created.employee_id, password) },
-      writes: [created.write],
-      deliveries: [deliver(SYSTEM_NOTIFY_TOPIC, joined)],
+      data: { employee_id: created.employee_id, name: input.name, created_at: created.created_at, mqtt_connection: mqttConnection(env, created.employee_id, password), ...secret },
+      writes: [created.write, ...joins.writes],
+      deliveries: [deliver(SYSTEM_NOTIFY_TOPIC, joined), ...joins.deliveries],
     }
   },
 })
@@ -48,7 +57,7 @@ export interface NewEmployee {
   manager_id?: string | null | undefined
   role: 'admin' | 'member'
   skills_badge: string[]
-  agent_profile?: { model_type?: string | undefined; capabilities: string[] } | undefined
+  agent_profile?: StoredProfile | undefined
 }
 
 /** The insert behind employee.create, shared with the first-admin bootstrap. Seconds precision: the credential's iat. */

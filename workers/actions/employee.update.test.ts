@@ -168,7 +168,7 @@ describe('employee.update', () => {
     await create({ name: 'Bad', employee_id: 'emp_bad' })
     const empty = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'emp_bad', updates: {} })
     expect([empty.status, empty.reply.code, empty.reply.message]).toEqual([400, 400, 'updates: must change at least one field'])
-    for (const updates of [{ password: 'x' }, { is_ai_agent: true }, { name: '' }, { role: 'root' }, { skills_badge: 'x' }, { department_id: 'a/b' }]) {
+    for (const updates of [{ password: 'x' }, { is_ai_agent: 'yes' }, { name: '' }, { role: 'root' }, { skills_badge: 'x' }, { department_id: 'a/b' }]) {
       const r = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'emp_bad', updates })
       expect([r.reply.code, r.reply.message.startsWith('updates')], JSON.stringify(updates)).toEqual([400, true])
     }

@@ -1,4 +1,6 @@
+import { groupTopic } from '../../schema/index.ts'
 import { defineHandler } from '../lib/action.ts'
+import { brokerApi } from '../lib/broker-api.ts'
 import { fail } from '../lib/errors.ts'
 import { notice, toInboxes } from '../lib/notices.ts'
 import { canManageGroup, GROUP_SQL, liveGroup, lockLiveGroup, type LoadedGroup } from '../lib/permissions.ts'
@@ -13,7 +15,7 @@ export default defineHandler({
   async load(input, sql) {
     return ((await sql.query(GROUP_SQL, [input.group_id]))[0] as LoadedGroup | undefined) ?? null
   },
-  async handle({ input, caller, sql, loaded, now }) {
+  async handle({ input, caller, env, sql, loaded, now }) {
     const group = liveGroup(loaded)
     // Own keys only: `in` would take ids like `constructor` for members (Object.prototype).
     const isMember = (id: string) => Object.hasOwn(group.members, id)
@@ -30,6 +32,11 @@ export default defineHandler({
       data: { group_id: input.group_id, removed_ids, current_member_count: Object.keys(group.members).length - removed_ids.length, removed_at },
       facts: { group_name: group.name },
       writes: [lockLiveGroup(sql, input.group_id), sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [input.group_id, removed_ids])],
+      // A broker checks a subscription only when it is made: the removed keep hearing the group
+      // until their existing subscriptions are dropped (a new one is then refused by authz).
+      after: async () => {
+        await brokerApi(env)?.revokeSubscription(groupTopic(input.group_id), removed_ids)
+      },
     }
   },
   derive: (_input, data, caller, facts: { group_name: string }) =>

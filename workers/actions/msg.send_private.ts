@@ -1,11 +1,14 @@
 import { inboxTopic, newId, type PrivateMessage } from '../../schema/index.ts'
 import { defineOneTrip, deliver } from '../lib/action.ts'
+import { agentFollowUp, agentReplay, mentionTokens, privateAgentsSql, textOf } from '../lib/agents.ts'
 import { fail } from '../lib/errors.ts'
 
 /**
  * Seed 002 §3.11: relayed to the recipient's inbox, never stored (seed 000 §3.3). Only the reply
  * (msg_id, sent_at) is kept, so a repeated request yields the same msg_id; its delivery is rebuilt
- * from the identical request body. One database round trip.
+ * from the identical request body. One database round trip, which also finds the AI agents the
+ * message reaches (the recipient, those @-mentioned): they are called once it is delivered, and
+ * answer into the sender's inbox (docs/agents.md).
  */
 export default defineOneTrip({
   action: 'msg.send_private',
@@ -13,13 +16,14 @@ export default defineOneTrip({
   gate: (input) => ({
     target: '(SELECT status FROM employee WHERE employee_id = $6)',
     allowed: "(SELECT status = 'active' FROM employee WHERE employee_id = $6)",
-    params: [input.to_employee_id],
+    params: [input.to_employee_id, mentionTokens(textOf(input.content))],
+    extra: privateAgentsSql,
   }),
   refuse(status: string | null) {
     if (status === null) fail(404, 'to_employee_id: no such employee')
     fail(403, 'to_employee_id: the employee is disabled')
   },
-  derive(input, data, caller) {
+  *derive(input, data, caller, facts) {
     const message: PrivateMessage = {
       msg_id: data.msg_id,
       type: 'private',
@@ -28,6 +32,8 @@ export default defineOneTrip({
       content: input.content,
       sent_at: data.sent_at,
     }
-    return [deliver(inboxTopic(data.to_employee_id), message)]
+    yield deliver(inboxTopic(data.to_employee_id), message)
+    yield* agentReplay({ type: 'private', to: data.to_employee_id }, caller, data, input.content, facts)
   },
+  followUp: (ctx) => agentFollowUp(ctx, { type: 'private', to: ctx.input.to_employee_id }),
 })

@@ -1,5 +1,5 @@
 import type { NeonQueryPromise } from '@neondatabase/serverless'
-import type { ActionName, Actions, Delivery, ReplyOf, RequestOf } from '../../schema/index.ts'
+import type { ActionName, Actions, Delivery, Reply, ReplyOf, RequestOf } from '../../schema/index.ts'
 import type { Bindings, Caller, RelayCall } from '../env.ts'
 import type { Sql } from './db.ts'
 
@@ -26,6 +26,11 @@ export interface Outcome<A extends ActionName> {
   writes?: Write[]
   /** Kept with the reply for `derive` (a group's name, who is notified): small, never content. */
   facts?: unknown
+  /**
+   * Runs once the writes have committed and before the reply goes out (revoking rights at the
+   * broker). Not repeated on a replay; a failure is logged, the committed effect stands.
+   */
+  after?: () => Promise<void>
 }
 
 /** Rebuilds deliveries from the request and its reply, the first time and on every replay. */
@@ -71,11 +76,30 @@ export interface OneTripHandler<A extends ActionName> {
    * request is aimed at, `allowed` (boolean) says whether the caller may do it. The handler's
    * params are numbered from $6.
    */
-  gate: (input: RequestOf<A>) => { target: string; allowed: string; params: unknown[] }
+  gate: (input: RequestOf<A>) => { target: string; allowed: string; params: unknown[]; extra?: string }
   /** Throws the refusal (403/404) that `target` explains. */
   refuse: (target: any, input: RequestOf<A>) => never
   derive: Derive<A>
+  /**
+   * Work after the derived deliveries are on their way (calling AI agents): null when there is
+   * none, so such a request stays one round trip. Runs only for an admitted request, never a replay.
+   */
+  followUp?: (ctx: FollowUpContext<A>) => FollowUp | null
 }
+
+export interface FollowUpContext<A extends ActionName> {
+  input: RequestOf<A>
+  data: ReplyOf<A>
+  caller: Caller
+  call: RelayCall
+  env: Bindings
+  sql: Sql
+  /** What the gate's `extra` SQL expression (json) found, in the same statement. */
+  extra: unknown
+}
+
+/** Streams more deliveries after the first ones, then the reply that replaces the prepared one. */
+export type FollowUp = AsyncIterator<Delivery, Reply | undefined>
 
 export type AnyHandler<A extends ActionName> = ActionHandler<A, any> | OneTripHandler<A>
 

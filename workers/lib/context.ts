@@ -48,6 +48,9 @@ export function storeReply(sql: Sql, call: RelayCall, reply: Reply, deliveries: 
 export function auditWrite(sql: Sql, call: RelayCall, operator: string | null, params: Record<string, unknown>, code: number) {
   return sql.query(
     'INSERT INTO audit_log (operator_employee_id, client_id, action, params, result_code) VALUES ($1, $2, $3, $4::jsonb, $5)',
-    [operator, call.clientId, call.action, JSON.stringify(params), code],
+    [operator, call.clientId, call.action, JSON.stringify(params, withoutNul), code],
   )
 }
+
+// jsonb cannot hold U+0000, and a refused request that carried one must still be audited.
+const withoutNul = (_key: string, v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', '\ufffd') : v)

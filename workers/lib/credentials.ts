@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify } from 'jose'
-import { CLIENT_ID_SCHEME, type MqttConnection } from '../../schema/index.ts'
+import { CLIENT_ID_SCHEME, SERVICE_IDENTITY, type MqttConnection } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 
 /**
@@ -11,7 +11,7 @@ import type { Bindings } from '../env.ts'
 const ISSUER = 'mchat'
 const AUDIENCE = 'mchat-mqtt'
 
-export function credentialSecret(env: Bindings): Uint8Array {
+export function credentialSecret(env: Pick<Bindings, 'CREDENTIAL_SECRET'>): Uint8Array {
   if (!env.CREDENTIAL_SECRET || env.CREDENTIAL_SECRET.length < 32) {
     throw new Error('CREDENTIAL_SECRET must be set to at least 32 characters')
   }
@@ -47,5 +47,27 @@ export function mqttConnection(env: Bindings, employeeId: string, password: stri
     mqtt_username: employeeId,
     mqtt_password: password,
     client_id_scheme: CLIENT_ID_SCHEME,
+  }
+}
+
+/** An ops identity's MQTT password (`ops:<name>`): it may use mchat/ops/… and nothing else. */
+export function issueOpsCredential(env: Pick<Bindings, 'CREDENTIAL_SECRET'>, name: string, ttlSeconds: number): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(ISSUER)
+    .setAudience(SERVICE_IDENTITY.opsAudience)
+    .setSubject(name)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(credentialSecret(env))
+}
+
+export async function verifyOpsCredential(env: Bindings, token: string): Promise<string | null> {
+  try {
+    const { payload } = await jwtVerify(token, credentialSecret(env), { issuer: ISSUER, audience: SERVICE_IDENTITY.opsAudience, algorithms: ['HS256'], requiredClaims: ['exp'] })
+    return typeof payload.sub === 'string' ? payload.sub : null
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('CREDENTIAL_SECRET')) throw err
+    return null
   }
 }

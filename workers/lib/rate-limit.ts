@@ -3,8 +3,13 @@ import { Redis } from '@upstash/redis/cloudflare'
 import type { RateLimitClass } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 
-/** Per employee and class, over a sliding window, unless RATE_LIMIT_MESSAGE / _MANAGEMENT say otherwise. */
-export const RATE_LIMIT_DEFAULTS: Record<RateLimitClass, string> = { message: '120/10s', management: '60/10s' }
+/**
+ * Per employee and class, over a sliding window, unless RATE_LIMIT_MESSAGE / _MANAGEMENT say
+ * otherwise; `agent` counts the calls each AI agent receives (RATE_LIMIT_AGENT, docs/agents.md).
+ */
+export type LimiterClass = RateLimitClass | 'agent'
+export const RATE_LIMIT_DEFAULTS: Record<LimiterClass, string> = { message: '120/10s', management: '60/10s', agent: '60/1m' }
+const RULE_BINDING = { message: 'RATE_LIMIT_MESSAGE', management: 'RATE_LIMIT_MANAGEMENT', agent: 'RATE_LIMIT_AGENT' } as const
 /** How long a request waits for the limiter before the RATE_LIMIT_ON_ERROR policy applies. */
 export const RATE_LIMIT_TIMEOUT_MS = 200
 
@@ -28,16 +33,20 @@ export function parseRule(rule: string): { tokens: number; window: `${number} ${
  * store errs or takes longer than RATE_LIMIT_TIMEOUT_MS the policy RATE_LIMIT_ON_ERROR decides:
  * `open` (default) lets the request through, `closed` refuses it; each such event is one log line.
  */
-export async function checkRateLimit(env: Bindings, cls: RateLimitClass, employeeId: string, action: string): Promise<Verdict> {
+export async function checkRateLimit(env: Bindings, cls: LimiterClass, employeeId: string, action: string): Promise<Verdict> {
   if (!env.UPSTASH_REDIS_REST_URL) return { allowed: true, reason: 'off' }
-  const rule = parseRule((cls === 'message' ? env.RATE_LIMIT_MESSAGE : env.RATE_LIMIT_MANAGEMENT) || RATE_LIMIT_DEFAULTS[cls])
+  const rule = parseRule(env[RULE_BINDING[cls]] || RATE_LIMIT_DEFAULTS[cls])
   const timeoutMs = Number(env.RATE_LIMIT_TIMEOUT_MS) || RATE_LIMIT_TIMEOUT_MS
+  // One deadline for the whole check, NOSCRIPT retry included. Handed over as a function because
+  // only then does @upstash/redis throw on abort; given the signal itself it makes up a 200
+  // `{result}`, which the limiter's /pipeline call fails on as `res.map is not a function`.
+  const deadline = AbortSignal.timeout(timeoutMs)
   const redis = new Redis({
     url: env.UPSTASH_REDIS_REST_URL,
     token: env.UPSTASH_REDIS_REST_TOKEN,
     retry: false,
     enableTelemetry: false,
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: () => deadline,
   })
   const limiter = new Ratelimit({
     redis,

@@ -41,6 +41,7 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
         throw err
       }
     }
+    if (outcome.after) await outcome.after().catch((err: Error) => console.error(`${call.action}: after commit: ${err.message}`))
     const derived = handler.derive && caller ? handler.derive(input as never, outcome.data, caller, outcome.facts) : []
     return answer(concat(kept, derived), reply)
   }

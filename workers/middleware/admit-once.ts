@@ -16,14 +16,16 @@ interface Admission {
   target: unknown
   allowed: boolean
   admitted: boolean
+  extra: unknown
 }
 
 /**
  * One statement: who the caller is, whether this (client_id, seq_id) was answered before, what
  * the request aims at, and — only if the caller is active and allowed and it is new — the stored
- * reply. Parameters $1..$5 are the call's; the handler's own start at $6.
+ * reply, and `extra`, what else the handler needs in the same trip (the AI agents a message may
+ * trigger). Parameters $1..$5 are the call's; the handler's own start at $6.
  */
-function admissionSql(target: string, allowed: string): string {
+function admissionSql(target: string, allowed: string, extra = 'NULL'): string {
   return `WITH caller AS (
       SELECT e.employee_id, e.name, e.role, e.status
         FROM client_session s JOIN employee e ON e.employee_id = s.employee_id
@@ -41,7 +43,8 @@ function admissionSql(target: string, allowed: string): string {
            (SELECT row_to_json(prior) FROM prior) AS stored,
            (SELECT target FROM gate) AS target,
            (SELECT allowed FROM gate) AS allowed,
-           EXISTS (SELECT 1 FROM admitted) AS admitted`
+           EXISTS (SELECT 1 FROM admitted) AS admitted,
+           CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN ${extra} END AS extra`
 }
 
 /**
@@ -56,7 +59,7 @@ export function admitOnce<A extends ActionName>(handler: OneTripHandler<A>): Han
     const data = handler.prepare(input as never, new Date())
     const gate = handler.gate(input as never)
     const [rows, verdict] = await Promise.all([
-      sql.query(admissionSql(gate.target, gate.allowed), [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(ok(data)), ...gate.params]),
+      sql.query(admissionSql(gate.target, gate.allowed, gate.extra), [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(ok(data)), ...gate.params]),
       c.get('verdict'),
     ])
     const row = rows[0] as Admission
@@ -75,6 +78,7 @@ export function admitOnce<A extends ActionName>(handler: OneTripHandler<A>): Han
       await sql.query('DELETE FROM request_reply WHERE client_id = $1 AND seq_id = $2', [call.clientId, call.seqId])
       enforce(verdict)
     }
-    return answer(handler.derive(input as never, data, row.caller, null), ok(data))
+    const followUp = handler.followUp?.({ input: input as never, data, caller: row.caller, call, env: c.env, sql, extra: row.extra })
+    return answer(handler.derive(input as never, data, row.caller, null), ok(data), followUp)
   }
 }

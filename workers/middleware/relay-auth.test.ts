@@ -78,7 +78,7 @@ describe('relay token', () => {
     expect(a.reply.message).toBe('relay token lives too long')
   })
 
-  it('rejects a tampered body', async () => {
+  it('rejects a valid token replayed with another body (a tampered body)', async () => {
     const a = await send(await token(), JSON.stringify({ action: 'org.tree', x: 1 }))
     expect(a.status).toBe(401)
     expect(a.reply.message).toBe('body does not match the relay token')
