@@ -97,6 +97,7 @@ describe('canary analysis', () => {
       expect(round.every((r) => r.code === 0)).toBe(true)
     }
     expect([...weights]).toEqual([20, 40])
-    expect(announced.filter((a) => a.event === 'canary_promotion' && a.action === 'group.create').map((a) => a.weight)).toEqual([40, 60])
+    // The announcement travels through the broker after the weight changed here.
+    await vi.waitFor(() => expect(announced.filter((a) => a.event === 'canary_promotion' && a.action === 'group.create').map((a) => a.weight)).toEqual([40, 60]))
   })
 })

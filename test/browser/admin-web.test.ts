@@ -14,12 +14,13 @@ import { startTestSystem, type TestSystem } from '../support/system.ts'
  * headless Chromium against the real local system: the embedded broker (whose MQTT-over-WebSocket
  * listener the browser needs, and which checks credentials through the workers' hooks), the
  * workers and relay, and the machine's PostgreSQL and Redis when it has them (always in CI;
- * PGlite and the in-process limiter otherwise). Every screen is screenshotted into
- * docs/screenshots/.
+ * PGlite and the in-process limiter otherwise). Every screen is screenshotted (into
+ * docs/screenshots/ with MCHAT_SCREENSHOTS=docs).
  */
 
 const SEEDED = 1000
-const SHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+// docs/screenshots/ is refreshed with MCHAT_SCREENSHOTS=docs; otherwise a run leaves the tree clean.
+const SHOTS = process.env.MCHAT_SCREENSHOTS === 'docs' ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : join(tmpdir(), 'mchat-admin-web-screenshots')
 // Without the background-networking flags Chromium keeps dialing out (and a closed network refuses it).
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
