@@ -21,7 +21,10 @@ export interface TestSystem extends System {
  * embedded broker, the one that enforces the broker hooks.
  */
 export async function startTestSystem(extra: Partial<SystemOptions> & { broker?: 'embedded' } = {}): Promise<TestSystem> {
-  const { broker, ...options } = extra
+  const { broker, ...rest } = extra
+  // Every test system has employee "admin": on one shared Redis, a common key prefix would make
+  // parallel test files spend each other's rate-limit budget.
+  const options = { ...rest, bindings: { RATE_LIMIT_PREFIX: `mchat-test-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, ...rest.bindings } }
   const dir = await mkdtemp(join(tmpdir(), 'mchat-sys-'))
   const base = { dataDir: dir, host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, info: () => {} }
   const cleanups: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })]
