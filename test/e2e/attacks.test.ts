@@ -4,8 +4,8 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ACTION_NAMES, groupTopic, inboxTopic, MAX_JSON_DEPTH, profileTopic, replyTopic, requestTopic, statusTopic, SYSTEM_NOTIFY_TOPIC, type MqttConnection } from '../../schema/index.ts'
 import { RELAY_DEFAULTS } from '../../relay/config.ts'
-import { loginOf } from '../support/logins.ts'
-import { connectClient, connectMqtt, type TestClient } from '../support/mqtt-client.ts'
+import { connectBound, loginOf } from '../support/logins.ts'
+import { connectMqtt, type TestClient } from '../support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../support/system.ts'
 
 /**
@@ -22,9 +22,8 @@ let groupId = ''
 const settle = () => new Promise((r) => setTimeout(r, 300))
 
 async function as(employeeId: string, device: string): Promise<TestClient> {
-  const c = await connectClient(sys.mqttUrl, `${employeeId}.${device}`, loginOf(creds[employeeId]!))
+  const c = await connectBound(sys.mqttUrl, creds[employeeId]!, device)
   open.push(c)
-  expect((await c.request('auth.bind', { mqtt_password: creds[employeeId]!.mqtt_password })).code).toBe(0)
   return c
 }
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { configStorage, fileDownloadUrl, fileUploadUrl, groupMessage, privateMessage, type MqttConnection } from '../../schema/index.ts'
 import { postForm } from '../support/files.ts'
-import { loginOf } from '../support/logins.ts'
-import { connectClient, type TestClient } from '../support/mqtt-client.ts'
+import { connectBound } from '../support/logins.ts'
+import type { TestClient } from '../support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../support/system.ts'
 
 /**
@@ -21,10 +21,8 @@ let carol: TestClient
 const PNG = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
 
 async function connectAs(employeeId: string, device: string): Promise<TestClient> {
-  const c = await connectClient(sys.mqttUrl, `${employeeId}.${device}`, loginOf(creds[employeeId]!))
+  const c = await connectBound(sys.mqttUrl, creds[employeeId]!, device)
   clients.push(c)
-  const bound = await c.request('auth.bind', { mqtt_password: creds[employeeId]!.mqtt_password })
-  expect(bound.code).toBe(0)
   return c
 }
 

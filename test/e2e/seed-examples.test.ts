@@ -5,7 +5,7 @@ import {
   groupMessage, memberJoinedNotice, memberRemovedNotice, msgReadAck, msgSendGroup, msgSendPrivate, orgTree, privateMessage,
   profileChange, readReceipt, SYSTEM_NOTIFY_TOPIC, type MqttConnection,
 } from '../../schema/index.ts'
-import { loginOf, superuserLogin } from '../support/logins.ts'
+import { connectBound, loginOf, superuserLogin } from '../support/logins.ts'
 import { connectClient, type TestClient } from '../support/mqtt-client.ts'
 import { startTestSystem, type TestSystem } from '../support/system.ts'
 
@@ -25,10 +25,8 @@ let observer: TestClient
 const creds: Record<string, MqttConnection> = {}
 
 async function connectAs(employeeId: string, device: string): Promise<TestClient> {
-  const c = await connectClient(sys.mqttUrl, `${employeeId}.${device}`, loginOf(creds[employeeId]!))
+  const c = await connectBound(sys.mqttUrl, creds[employeeId]!, device)
   clients.push(c)
-  const bound = await c.request('auth.bind', { mqtt_password: creds[employeeId]!.mqtt_password })
-  expect(bound.code).toBe(0)
   return c
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { authBind } from '../../schema/index.ts'
-import { callAction, createAndBind, nextSeq } from '../../test/support/workers.ts'
+import { callAction, createAndBind, nextSeq, readAnswer } from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
@@ -71,5 +71,26 @@ describe('auth.bind', () => {
     // One effect (the replay is not a second one); the refused reuse is audited as an attempt.
     const audit = await s.h.db.query(`SELECT result_code FROM audit_log WHERE client_id = 'admin.rep' ORDER BY audit_id`)
     expect(audit.rows.map((r) => r.result_code)).toEqual([0, 409])
+  })
+})
+
+describe('auth.bind without mqtt_password (the seed’s form)', () => {
+  const bindAs = async (clientId: string, payload: Record<string, unknown>, enforced: boolean) =>
+    readAnswer(await app.request(await s.h.request('auth.bind', clientId, nextSeq(), payload), undefined, { ...s.h.env, ...(enforced ? { BROKER_ENFORCES_IDENTITY: 'true' } : {}) }))
+
+  it('is refused (400) unless the broker verifies client ids', async () => {
+    const a = await bindAs('admin.bare1', { employee_id: 'admin' }, false)
+    expect([a.status, a.reply.message]).toEqual([400, 'mqtt_password: required (this broker does not verify client ids)'])
+  })
+
+  it('binds the client id’s own employee where the broker does; another employee, none, or a disabled one is refused', async () => {
+    expect((await bindAs('admin.bare2', { employee_id: 'admin' }, true)).reply).toEqual({ code: 0, message: 'ok', data: { employee_id: 'admin' } })
+    expect((await bindAs('admin.bare3', { employee_id: 'emp_someone' }, true)).reply.code).toBe(403)
+    expect((await bindAs('admin.bare4', {}, true)).reply.code).toBe(401)
+    const e = await createAndBind(app, s.h, s.admin, { name: 'Bare Leaver', employee_id: 'bare_leaver' })
+    const ch = await callAction(app, s.h, 'auth.challenge', s.admin, {})
+    const off = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: e.employee_id, updates: { status: 'disabled' }, challenge_id: ch.reply.data.challenge_id, token: ch.reply.data.token })
+    expect(off.reply.code).toBe(0)
+    expect((await bindAs('bare_leaver.phone', { employee_id: 'bare_leaver' }, true)).reply.code).toBe(403)
   })
 })
