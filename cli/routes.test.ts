@@ -25,7 +25,7 @@ describe('mchat routes', () => {
     const out: string[] = []
     const run = (...args: string[]) => routesCommand(path, args, (s) => out.push(s))
     await run()
-    expect(out.pop()).toBe('default → https://stable.example\nmsg.send_group → https://stable.example, canary mchat@v2 at 10 % (timeout 20000 ms)')
+    expect(out.pop()).toBe('default → https://stable.example\nmsg.send_group → https://stable.example, canary mchat@v2 at 10 % (falls back to stable) (timeout 20000 ms)')
     await run('set', 'msg.send_group', '35')
     expect((await readRouteFile(path)).actions['msg.send_group']?.canary?.weight).toBe(35)
     await run('rollback', 'msg.send_group')

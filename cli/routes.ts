@@ -182,7 +182,8 @@ function describe(t: RouteTable): string {
   const lines = [`default → ${name(t.default)}${t.timeout_ms ? ` (timeout ${t.timeout_ms} ms)` : ''}`]
   for (const [action, r] of Object.entries(t.actions)) {
     const stable = name(r.stable ?? t.default)
-    const canary = r.canary ? `, canary ${name(r.canary.target)} at ${r.canary.weight} %${r.canary.analysis ? ' (analysed)' : ''}` : ''
+    const traits = r.canary && [r.canary.analysis && 'analysed', r.canary.fallback ? 'falls back to stable' : 'no fallback'].filter(Boolean).join(', ')
+    const canary = r.canary ? `, canary ${name(r.canary.target)} at ${r.canary.weight} % (${traits})` : ''
     lines.push(`${action} → ${stable}${canary}${r.timeout_ms ? ` (timeout ${r.timeout_ms} ms)` : ''}`)
   }
   return lines.join('\n')

@@ -19,7 +19,7 @@ export interface CanaryEvent {
 }
 
 // What a canary is judged by: its own failures, not the caller's (4xx) mistakes.
-const FAILURE_CODES = new Set([500, 503, 504])
+export const FAILURE_CODES: ReadonlySet<number> = new Set([500, 503, 504])
 
 /**
  * Watches each analysed canary's replies and acts on them: rollback to weight 0 after enough failed

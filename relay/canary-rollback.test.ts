@@ -31,10 +31,10 @@ async function send(cid: string, action: string): Promise<{ code: number; who: s
   return { code: r.code, who: r.data?.who ?? '-' }
 }
 
-const analysed = (action: string, analysis: Record<string, unknown>, weight: number) =>
+const analysed = (action: string, analysis: Record<string, unknown>, weight: number, extra: Record<string, unknown> = {}) =>
   routeTable.parse({
     default: { url: stable.url },
-    actions: { [action]: { canary: { target: { url: canary.url }, weight, analysis: { interval_ms: 100, window_ms: 5000, min_requests: 10, failed_checks: 2, ...analysis } } } },
+    actions: { [action]: { canary: { target: { url: canary.url }, weight, analysis: { interval_ms: 100, window_ms: 5000, min_requests: 10, failed_checks: 2, ...analysis }, ...extra } } },
   })
 
 beforeAll(async () => {
@@ -68,7 +68,8 @@ afterAll(async () => {
 describe('canary analysis', () => {
   it('rolls a failing canary back to weight 0 by itself, announces it, and no stable request fails meanwhile', { timeout: 60_000 }, async () => {
     canary.behave('error')
-    routes.set(analysed('msg.send_private', { success_rate: 0.95 }, 30), 'test')
+    // Without fallback, to see what the canary's own users get (canary-fallback.test.ts: with it).
+    routes.set(analysed('msg.send_private', { success_rate: 0.95 }, 30, { fallback: false }), 'test')
     const results: Array<{ code: number; who: string }> = []
     for (let i = 0; routes.current.actions['msg.send_private']!.canary!.weight > 0; i++) {
       if (i > 200) throw new Error('no rollback after 200 rounds of requests')

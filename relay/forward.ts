@@ -15,6 +15,11 @@ export interface ForwardOptions {
   action: string
   body: Uint8Array
   timeoutMs: number
+  /**
+   * Gives up (as a timeout) when no answer line has come within this long: a canary that stalls
+   * leaves stable the rest of the request's time. Default: only `timeoutMs`.
+   */
+  firstLineMs?: number | undefined
   /** Called for each delivery as soon as its line arrives, before the reply. */
   onDelivery: (d: Delivery) => void
   /** Told when the failure is the worker's reachability or answer, not a reply it gave. */
@@ -28,24 +33,31 @@ export interface ForwardOptions {
  * gets — unreachable 503, too slow 504, anything malformed 500.
  */
 export async function forward(o: ForwardOptions): Promise<Reply> {
-  const signal = AbortSignal.timeout(o.timeoutMs)
+  const overall = AbortSignal.timeout(o.timeoutMs)
+  const firstLine = o.firstLineMs !== undefined && o.firstLineMs < o.timeoutMs ? new AbortController() : undefined
+  const timer = firstLine && setTimeout(() => firstLine.abort(), o.firstLineMs)
+  // Once the worker has begun to answer, only the overall timeout applies.
+  const answering = () => clearTimeout(timer)
+  const signal = firstLine ? AbortSignal.any([overall, firstLine.signal]) : overall
   const url = o.url + actionPath(o.action)
   const headers = { ...o.headers, authorization: `Bearer ${o.token}`, 'content-type': 'application/json' }
   let res: WorkerResponse
   try {
     res = o.fetch ? await viaFetch(o.fetch, url, headers, o.body, signal) : await post(url, headers, o.body, signal)
   } catch (err) {
+    answering()
     o.onFailure?.(signal.aborted ? 'timeout' : 'unavailable')
     return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.UNAVAILABLE, `worker unavailable (${cause(err)})`)
   }
   try {
     if (res.status >= 200 && res.status < 300 && res.contentType.startsWith(WORKER_ANSWER_TYPE)) {
-      const reply = await readAnswer(res, o.onDelivery)
+      const reply = await readAnswer(res, o.onDelivery, answering)
       if (reply) return reply
       // A stream cut short by the timeout may end without an error.
       if (signal.aborted) throw new Error('aborted')
       return fail(Code.INTERNAL, 'worker answer ended without a reply')
     }
+    answering()
     if (res.contentType.startsWith('application/json')) {
       let text = ''
       await res.read((s) => {
@@ -63,6 +75,7 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
     // The details (a zod or JSON error) are for the worker's logs, not for the client.
     return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.INTERNAL, 'worker answer malformed')
   } finally {
+    answering()
     res.discard()
   }
 }
@@ -172,7 +185,7 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
 }
 
 /** Hands on each delivery line and returns the reply line; null if the answer ends before one. */
-async function readAnswer(res: WorkerResponse, onDelivery: (d: Delivery) => void): Promise<Reply | null> {
+async function readAnswer(res: WorkerResponse, onDelivery: (d: Delivery) => void, onFirstLine: () => void): Promise<Reply | null> {
   let buffered = ''
   let reply: Reply | null = null
   await res.read((text) => {
@@ -182,6 +195,7 @@ async function readAnswer(res: WorkerResponse, onDelivery: (d: Delivery) => void
       const line = buffered.slice(0, nl)
       buffered = buffered.slice(nl + 1)
       if (!line.trim()) continue
+      onFirstLine()
       const parsed = answerLine.parse(JSON.parse(line))
       if (parsed.kind === 'delivery') {
         const { kind: _, ...delivery } = parsed

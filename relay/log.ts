@@ -6,6 +6,8 @@ export interface RequestLogLine {
   code: number
   /** Which version of the action answered, once it reached a worker. */
   variant?: 'stable' | 'canary'
+  /** The canary's failure, when stable answered in its place (docs/routes.md). */
+  fallback?: { variant: 'canary'; target: string; code: number; latency_ms: number }
 }
 
 export type RequestLogger = (line: RequestLogLine) => void

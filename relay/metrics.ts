@@ -16,6 +16,8 @@ export interface RelayMetrics {
   /** The share of an action's requests sent to its canary. */
   canaryWeight(action: string, weight: number): void
   canaryRolledBack(action: string): void
+  /** A canary failed a request and stable answered it instead. */
+  canaryFallback(action: string): void
   /** The Prometheus exposition text. */
   text(): Promise<string>
 }
@@ -83,6 +85,12 @@ export function createRelayMetrics(o: RelayMetricsOptions = {}): RelayMetrics {
     labelNames: ['action'] as const,
     registers,
   })
+  const fallbacks = new Counter({
+    name: `${METRIC_PREFIX}canary_fallbacks_total`,
+    help: "Requests an action's canary failed before any delivery and its stable version answered.",
+    labelNames: ['action'] as const,
+    registers,
+  })
 
   // Collected on scrape (no interval timer); metric names only clash within one registry, and this
   // registry is new, so every instance can have its own.
@@ -102,6 +110,7 @@ export function createRelayMetrics(o: RelayMetricsOptions = {}): RelayMetrics {
     workerError: ({ action, target, kind }) => workerErrors.inc({ action, target, kind }),
     canaryWeight: (action, weight) => canaryWeights.set({ action }, weight),
     canaryRolledBack: (action) => rollbacks.inc({ action }),
+    canaryFallback: (action) => fallbacks.inc({ action }),
     text: () => registry.metrics(),
   }
 }

@@ -18,12 +18,13 @@ import {
 import { brokerLogin } from './broker-login.ts'
 import type { RelayConfig } from './config.ts'
 import { forward, type WorkerFetch } from './forward.ts'
-import { jsonLineLogger, type RequestLogger } from './log.ts'
+import { fallsBack } from './fallback.ts'
+import { jsonLineLogger, type RequestLogLine, type RequestLogger } from './log.ts'
 import { CanaryAnalyzer } from './canary-analysis.ts'
 import type { RelayMetrics } from './metrics.ts'
 import { opsRoutes } from './ops-routes.ts'
 import { RouteSource } from './route-source.ts'
-import { pickRoute, singleTarget } from './routes.ts'
+import { pickRoute, singleTarget, type Target } from './routes.ts'
 import { createSigner, type Signer } from './sign.ts'
 
 export interface Relay {
@@ -136,6 +137,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
         const { target, ...line } = r
         // Labels only from known actions: a client-chosen name must not mint new series.
         outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code, ...(r.variant ? { variant: r.variant } : {}) }
+        if (r.fallback) {
+          // The user got stable's reply; the canary's failure still counts against it.
+          analyzer.record(outcome.action, 'canary', r.fallback.code, r.fallback.latency_ms)
+          metrics?.canaryFallback(outcome.action)
+        }
         log({ ...line, latency_ms: Math.round((performance.now() - started) * 100) / 100 })
       })
       .catch((err: Error) => {
@@ -250,7 +256,18 @@ function holdAcknowledgements(client: MqttClient): { taken(packet: IPublishPacke
   }
 }
 
-type Handled = { client_id: string; seq_id: string; action: string; code: number; variant?: 'stable' | 'canary'; target?: string } | null
+/** A canary's failure that stable answered instead. */
+type Fallback = NonNullable<RequestLogLine['fallback']>
+
+type Handled = {
+  client_id: string
+  seq_id: string
+  action: string
+  code: number
+  variant?: 'stable' | 'canary'
+  target?: string
+  fallback?: Fallback
+} | null
 
 /** `release` frees the request's in-flight slot; called before anything waits for a PUBACK. */
 interface HandleDeps {
@@ -292,30 +309,44 @@ async function handle({ client, sign, config, info, routes, metrics, workerFetch
   if (!env.ok) return respond(fail(Code.BAD_REQUEST, env.message))
   if (!isActionName(env.action)) return respond(fail(Code.NOT_FOUND, `unknown action "${env.action}"`), env.action)
 
-  const token = await sign({ action: env.action, clientId: client_id, seqId: seq_id, body: payload })
   // Picked once: a route table replaced meanwhile does not move this request.
   const route = pickRoute(routes.current, env.action, client_id, config.workerTimeoutMs, config.agentTimeoutMs)
+  const action = env.action
   const published: Promise<unknown>[] = []
-  const reply = await forward({
-    url: route.url,
-    headers: route.headers,
-    token,
-    action: env.action,
-    body: payload,
-    timeoutMs: route.timeoutMs,
-    fetch: workerFetch,
-    onFailure: (kind) => metrics?.workerError({ action: env.action, target: route.target, kind }),
-    onDelivery: (d: Delivery) => {
-      // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
-      if (!isDeliveryTopic(d.topic)) return info(`${env.action} asked to publish on ${d.topic}: refused`)
-      const p = client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false })
-      // Counted once accepted; the empty handler keeps a failure before the await below from going unhandled.
-      p.then(() => metrics?.deliveryPublished(), () => {})
-      published.push(p)
-    },
-  })
+  let delivered = false
+  const started = performance.now()
+  const call = async (target: Target, timeoutMs: number, firstLineMs?: number) =>
+    forward({
+      url: target.url,
+      headers: target.headers,
+      // A fresh token per call: each one is used once.
+      token: await sign({ action, clientId: client_id, seqId: seq_id, body: payload }),
+      action,
+      body: payload,
+      timeoutMs,
+      firstLineMs,
+      fetch: workerFetch,
+      onFailure: (kind) => metrics?.workerError({ action, target: target.target, kind }),
+      onDelivery: (d: Delivery) => {
+        // The worker may only ask for delivery namespaces; replies are addressed by the relay alone.
+        if (!isDeliveryTopic(d.topic)) return info(`${action} asked to publish on ${d.topic}: refused`)
+        delivered = true
+        const p = client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false })
+        // Counted once accepted; the empty handler keeps a failure before the await below from going unhandled.
+        p.then(() => metrics?.deliveryPublished(), () => {})
+        published.push(p)
+      },
+    })
+  let reply = await call(route, route.timeoutMs, route.fallback?.firstLineMs)
+  let fallback: Fallback | undefined
+  const left = route.timeoutMs - (performance.now() - started)
+  if (fallsBack(route, reply.code, delivered) && left >= 1) {
+    fallback = { variant: 'canary', target: route.target, code: reply.code, latency_ms: Math.round((performance.now() - started) * 100) / 100 }
+    reply = await call(route.fallback, Math.floor(left))
+  }
   release()
   // The sender hears "sent" only once the broker has accepted every delivery.
   await Promise.all(published)
-  return respond(reply, env.action, route)
+  const answered = await respond(reply, action, fallback ? { variant: 'stable', target: route.fallback!.target } : route)
+  return fallback ? { ...answered, fallback } : answered
 }

@@ -46,6 +46,7 @@ describe('route table', () => {
       variant: 'canary',
       target: 'dc8dcd28-271b',
       timeoutMs: 60000,
+      fallback: { url: 'https://mchat.example.workers.dev', headers: {}, target: 'https://mchat.example.workers.dev', firstLineMs: 30000 },
     })
     expect(pickRoute(t, 'org.tree', 'emp_1.web', 10_000)).toMatchObject({ headers: {}, variant: 'stable', timeoutMs: 8000 })
   })
@@ -58,6 +59,23 @@ describe('route table', () => {
     expect(pickRoute(routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 90_000 }), 'msg.send_private', 'e.d', 10_000, 75_000).timeoutMs).toBe(90_000)
     // Without an agent timeout (a relay configured by hand) nothing changes.
     expect(pickRoute(singleTarget('http://w'), 'msg.send_private', 'e.d', 500).timeoutMs).toBe(500)
+  })
+
+  it('a canary falls back to stable by default, within half the timeout unless first_line_ms says; fallback false turns it off', () => {
+    const at = (canary: Record<string, unknown>) =>
+      pickRoute(
+        routeTable.parse({ default: { url: 'http://stable.test' }, actions: { 'org.tree': { canary: { target: { url: 'http://canary.test' }, weight: 100, ...canary } } } }),
+        'org.tree',
+        'e.d',
+        10_000,
+      )
+    expect(at({})).toMatchObject({ variant: 'canary', url: 'http://canary.test', fallback: { url: 'http://stable.test', target: 'http://stable.test', firstLineMs: 5000 } })
+    expect(at({ first_line_ms: 250 }).fallback?.firstLineMs).toBe(250)
+    expect(at({ first_line_ms: 60_000 }).fallback?.firstLineMs).toBe(10_000) // never past the request's own timeout
+    expect(at({ fallback: false }).fallback).toBeUndefined()
+    expect(pickRoute(table(0), 'msg.send_private', 'e.d', 1000).fallback).toBeUndefined() // stable has nothing to fall back to
+    expect(routeTable.safeParse({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, fallback: 'yes' } } } }).success).toBe(false)
+    expect(routeTable.safeParse({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, first_line_ms: 0 } } } }).success).toBe(false)
   })
 
   it('refuses what it cannot route, naming the field', () => {

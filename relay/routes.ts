@@ -39,7 +39,24 @@ export type CanaryAnalysis = z.infer<typeof canaryAnalysis>
 
 export const actionRoute = z.strictObject({
   stable: routeTarget.optional(),
-  canary: z.strictObject({ target: routeTarget, weight: z.number().min(0).max(100), analysis: canaryAnalysis.optional() }).optional(),
+  canary: z
+    .strictObject({
+      target: routeTarget,
+      weight: z.number().min(0).max(100),
+      analysis: canaryAnalysis.optional(),
+      /**
+       * A request the canary fails (500, 503, 504, malformed, refused, timed out) before any
+       * delivery goes to stable within its remaining time (docs/routes.md). `false` shows users
+       * the canary's raw behaviour.
+       */
+      fallback: z.boolean().default(true),
+      /**
+       * How long the canary may take to its first answer line before stable is asked instead.
+       * Default: half the request's timeout, so stable keeps the other half.
+       */
+      first_line_ms: timeoutMs.optional(),
+    })
+    .optional(),
   /** Agent actions need longer than the default. */
   timeout_ms: timeoutMs.optional(),
 })
@@ -54,13 +71,19 @@ export const routeTable = z.strictObject({
 })
 export type RouteTable = z.infer<typeof routeTable>
 
-export interface Route {
+/** Where one call goes. */
+export interface Target {
   url: string
   headers: Record<string, string>
-  variant: 'stable' | 'canary'
   /** A label for logs and metrics: the version id or the URL. */
   target: string
+}
+
+export interface Route extends Target {
+  variant: 'stable' | 'canary'
   timeoutMs: number
+  /** On a canary with fallback on: stable, and how long the canary may take to its first line. */
+  fallback?: Target & { firstLineMs: number }
 }
 
 /**
@@ -84,20 +107,23 @@ export function bucketOf(clientId: string, action: string): number {
 export function pickRoute(table: RouteTable, action: string, clientId: string, defaultTimeoutMs: number, agentTimeoutMs?: number): Route {
   const r = table.actions[action]
   const stable = r?.stable ?? table.default
-  const canary = r?.canary && bucketOf(clientId, action) < r.canary.weight * 100 ? r.canary.target : undefined
-  const t = canary ?? stable
-  const headers: Record<string, string> = {}
-  if (t.version) {
-    headers['Cloudflare-Workers-Version-Overrides'] = `${t.worker}="${t.version}"`
-    // Version affinity on Cloudflare's side too: one client, one version.
-    headers['Cloudflare-Workers-Version-Key'] = clientId
+  const canary = r?.canary && bucketOf(clientId, action) < r.canary.weight * 100 ? r.canary : undefined
+  const target = (t: RouteTarget): Target => {
+    const headers: Record<string, string> = {}
+    if (t.version) {
+      headers['Cloudflare-Workers-Version-Overrides'] = `${t.worker}="${t.version}"`
+      // Version affinity on Cloudflare's side too: one client, one version.
+      headers['Cloudflare-Workers-Version-Key'] = clientId
+    }
+    return { url: t.url ?? stable.url ?? table.default.url!, headers, target: t.version ?? t.url! }
   }
+  const timeoutMs = r?.timeout_ms ?? Math.max(table.timeout_ms ?? defaultTimeoutMs, AGENT_TRIGGER_ACTIONS.includes(action) ? (agentTimeoutMs ?? 0) : 0)
+  if (!canary) return { ...target(stable), variant: 'stable', timeoutMs }
   return {
-    url: t.url ?? stable.url ?? table.default.url!,
-    headers,
-    variant: canary ? 'canary' : 'stable',
-    target: t.version ?? t.url!,
-    timeoutMs: r?.timeout_ms ?? Math.max(table.timeout_ms ?? defaultTimeoutMs, AGENT_TRIGGER_ACTIONS.includes(action) ? (agentTimeoutMs ?? 0) : 0),
+    ...target(canary.target),
+    variant: 'canary',
+    timeoutMs,
+    ...(canary.fallback && { fallback: { ...target(stable), firstLineMs: Math.min(canary.first_line_ms ?? Math.floor(timeoutMs / 2), timeoutMs) } }),
   }
 }
 

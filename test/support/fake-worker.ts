@@ -2,12 +2,18 @@ import { createServer, type Server } from 'node:http'
 import { listen } from '../../local/ports.ts'
 import { WORKER_ANSWER_TYPE } from '../../schema/index.ts'
 
+/**
+ * `ok` answers code 0 with `{who}`, `error` an HTTP 500, `hang` never answers, `deliver-then-error`
+ * streams one delivery (to mchat/inbox/fake) and then breaks the connection.
+ */
+export type Mode = 'ok' | 'error' | 'hang' | 'deliver-then-error'
+
 export interface FakeWorker {
   url: string
   /** Requests it answered, by action path. */
   calls: number
-  /** From now on: `ok` answers code 0 with `{who}`, `error` an HTTP 500, `hang` never answers. */
-  behave(mode: 'ok' | 'error' | 'hang'): void
+  /** From now on answers as `mode` says. */
+  behave(mode: Mode): void
   /** From now on `ok` answers only after `ms`. */
   delay(ms: number): void
   /** Down: stops listening and drops every connection, hanging requests included. */
@@ -18,7 +24,7 @@ export interface FakeWorker {
 }
 
 /** A stand-in worker that says who it is: for routing and canary tests of the relay. */
-export async function startFakeWorker(who: string, mode: 'ok' | 'error' | 'hang' = 'ok'): Promise<FakeWorker> {
+export async function startFakeWorker(who: string, mode: Mode = 'ok'): Promise<FakeWorker> {
   let calls = 0
   let delayMs = 0
   const serve = (): Server =>
@@ -27,6 +33,11 @@ export async function startFakeWorker(who: string, mode: 'ok' | 'error' | 'hang'
         calls++
         if (mode === 'hang') return
         if (mode === 'error') return void res.writeHead(500, { 'content-type': 'text/plain' }).end('boom')
+        if (mode === 'deliver-then-error') {
+          res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
+          res.write(JSON.stringify({ kind: 'delivery', topic: 'mchat/inbox/fake', payload: { who } }) + '\n')
+          return void setTimeout(() => res.destroy(), 20)
+        }
         const answer = () => res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
         if (delayMs > 0) setTimeout(() => !res.destroyed && answer(), delayMs)
         else answer()
