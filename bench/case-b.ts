@@ -15,8 +15,20 @@ export async function startBenchRelay(ctx: BenchContext, broker: Broker, workerU
   const keys = await generateKeys()
   const clientId = `mchat-bench-relay-${Date.now().toString(36)}`
   const relay = await startRelay(
-    { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId, shareGroup: broker.shareGroup, workerUrl, privateKeyJwk: keys.relayPrivateJwk },
-    { log: ctx.relayLog, info: () => {}, metrics: createRelayMetrics({ relay: clientId }), ...(fetch ? { fetch } : {}) },
+    {
+      ...RELAY_DEFAULTS,
+      mqttUrl: broker.url,
+      clientId,
+      shareGroup: broker.shareGroup,
+      workerUrl,
+      privateKeyJwk: keys.relayPrivateJwk,
+    },
+    {
+      log: ctx.relayLog,
+      info: () => {},
+      metrics: createRelayMetrics({ relay: clientId }),
+      ...(fetch ? { fetch } : {}),
+    },
   )
   await relay.ready
   return relay
@@ -26,7 +38,8 @@ export async function startBenchRelay(ctx: BenchContext, broker: Broker, workerU
 export const caseB: RequestResponseCase = {
   id: 'B',
   title: 'relay + no-op worker over HTTP',
-  setup: 'The relay (as in production: signs each call with EdDSA, request log, metrics) in the main process; a no-op Hono worker on @hono/node-server in a child process answers each POST with the NDJSON reply.',
+  setup:
+    'The relay (as in production: signs each call with EdDSA, request log, metrics) in the main process; a no-op Hono worker on @hono/node-server in a child process answers each POST with the NDJSON reply.',
   async start(ctx, broker) {
     const worker = await startChild('worker')
     const url = await worker.call<string>('worker.start')

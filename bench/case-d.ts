@@ -31,7 +31,10 @@ export async function runSendPrivate(ctx: BenchContext): Promise<CaseResult> {
       const employee_id = `emp_bench_d${String(i).padStart(2, '0')}`
       const made = await admin.request('employee.create', { name: `Sender ${i}`, employee_id })
       if (made.code !== 0) throw new Error(`employee.create: ${JSON.stringify(made)}`)
-      const login = { username: made.data.mqtt_connection.mqtt_username as string, password: made.data.mqtt_connection.mqtt_password as string }
+      const login = {
+        username: made.data.mqtt_connection.mqtt_username as string,
+        password: made.data.mqtt_connection.mqtt_password as string,
+      }
       const device = await connectClient(sys.mqttUrl, `${employee_id}.load`, login)
       const b = await device.request('auth.bind', { mqtt_password: made.data.mqtt_connection.mqtt_password })
       await device.end()
@@ -55,12 +58,20 @@ export async function runSendPrivate(ctx: BenchContext): Promise<CaseResult> {
       url: sys.mqttUrl,
       clients: ids.map((id, i) => ({
         clientId: `${id}.load`,
-        payload: JSON.stringify({ action: 'msg.send_private', to_employee_id: ids[(i + 1) % ids.length], content: 'The build is green again; merging after lunch.' }),
+        payload: JSON.stringify({
+          action: 'msg.send_private',
+          to_employee_id: ids[(i + 1) % ids.length],
+          content: 'The build is green again; merging after lunch.',
+        }),
         subscribe: [inboxTopic(id)],
         ...logins[i],
       })),
     })
-    const sources = { load: loader, [`relay+workers+endpoints${sys.kind === 'real' ? '' : '+broker'}`]: 'self' as const, ...ctx.brokerSource(sys.mqttUrl) }
+    const sources = {
+      load: loader,
+      [`relay+workers+endpoints${sys.kind === 'real' ? '' : '+broker'}`]: 'self' as const,
+      ...ctx.brokerSource(sys.mqttUrl),
+    }
     const q = ctx.quick
     /** One measure: its CPU per request, and what the workers warned about meanwhile. */
     const run = async (name: string, cmd: string, args: object, requests: (r: Run) => number): Promise<Measure> => {
@@ -71,9 +82,14 @@ export async function runSendPrivate(ctx: BenchContext): Promise<CaseResult> {
         await settle()
         return r
       })
-      const out = { ...measure(name, r, await m.done(requests(r))), ...(Object.keys(warnings).length ? { warnings } : {}) }
+      const out = {
+        ...measure(name, r, await m.done(requests(r))),
+        ...(Object.keys(warnings).length ? { warnings } : {}),
+      }
       const l = out.latency!
-      ctx.log(`  ${name}: p50 ${l.p50.toFixed(2)} ms, p95 ${l.p95.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, ${Math.round(r.throughput)}/s answered, errors ${out.errors}, lost ${r.lost}, CPU µs/req ${JSON.stringify(out.cpu)}`)
+      ctx.log(
+        `  ${name}: p50 ${l.p50.toFixed(2)} ms, p95 ${l.p95.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, ${Math.round(r.throughput)}/s answered, errors ${out.errors}, lost ${r.lost}, CPU µs/req ${JSON.stringify(out.cpu)}`,
+      )
       return out
     }
 
@@ -86,11 +102,19 @@ export async function runSendPrivate(ctx: BenchContext): Promise<CaseResult> {
     // The target's rate, and a light one to show the latency of a system that is not saturated.
     for (const rate of [LIGHT_RATE, OFFERED_RATE]) {
       ctx.log(`D: ${rate} requests/s offered`)
-      offered.push({ ...(await run(`${rate}/s offered`, 'load.open', { ...openOpts, rate }, (r) => r.sent)), offered: rate })
+      offered.push({
+        ...(await run(`${rate}/s offered`, 'load.open', { ...openOpts, rate }, (r) => r.sent)),
+        offered: rate,
+      })
     }
     ctx.log(`D: saturation, ${SATURATION_IN_FLIGHT} in flight`)
     const closedOpts = { concurrency: SATURATION_IN_FLIGHT, warmupMs: q ? 500 : 1000, durationMs: q ? 2000 : 8000 }
-    const saturation = await run(`saturation (${SATURATION_IN_FLIGHT} in flight)`, 'load.closed', closedOpts, (r) => r.sent)
+    const saturation = await run(
+      `saturation (${SATURATION_IN_FLIGHT} in flight)`,
+      'load.closed',
+      closedOpts,
+      (r) => r.sent,
+    )
 
     const profiles = ctx.takeProfiles()
     return {

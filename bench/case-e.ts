@@ -28,7 +28,10 @@ export async function runSendGroup(ctx: BenchContext): Promise<CaseResult> {
     `INSERT INTO employee (employee_id, name) SELECT $1 || '_' || lpad(i::text, 4, '0'), 'Member ' || i FROM generate_series(1, $2::int) AS i`,
     [prefix, members - 1],
   )
-  const memberIds = ['admin', ...Array.from({ length: members - 1 }, (_, i) => `${prefix}_${String(i + 1).padStart(4, '0')}`)]
+  const memberIds = [
+    'admin',
+    ...Array.from({ length: members - 1 }, (_, i) => `${prefix}_${String(i + 1).padStart(4, '0')}`),
+  ]
   const adminLogin = loginOf(sys.admin.mqtt_connection) as { username: string; password: string }
   const admin = await connectClient(sys.mqttUrl, 'admin.bench-e', adminLogin)
   let groupId: string
@@ -48,16 +51,33 @@ export async function runSendGroup(ctx: BenchContext): Promise<CaseResult> {
     // The sender is the admin, on a device of its own (bound like any other session).
     await loader.call('load.connect', {
       url: sys.mqttUrl,
-      clients: [{ clientId: 'admin.bench-e', payload: JSON.stringify({ action: 'msg.send_group', group_id: groupId, content: 'Town hall moves to 4 pm, same room.' }), ...adminLogin }],
+      clients: [
+        {
+          clientId: 'admin.bench-e',
+          payload: JSON.stringify({
+            action: 'msg.send_group',
+            group_id: groupId,
+            content: 'Town hall moves to 4 pm, same room.',
+          }),
+          ...adminLogin,
+        },
+      ],
     })
     // A broker that checks logins (the embedded one) gets each member's real password, minted as
     // employee.create would have issued it; Mosquitto here takes any.
-    const secret = sys.brokerEnforces ? { CREDENTIAL_SECRET: (await loadOrCreateKeys(sys.dataDir)).credentialSecret } : null
+    const secret = sys.brokerEnforces
+      ? { CREDENTIAL_SECRET: (await loadOrCreateKeys(sys.dataDir)).credentialSecret }
+      : null
     const issued = new Date()
     const devices = await Promise.all(
       memberIds.map(async (id) => ({
         clientId: `${id}.fan`,
-        ...(secret ? { username: id, password: id === 'admin' ? adminLogin.password : await issueCredential(secret as never, id, 1, issued) } : {}),
+        ...(secret
+          ? {
+              username: id,
+              password: id === 'admin' ? adminLogin.password : await issueCredential(secret as never, id, 1, issued),
+            }
+          : {}),
       })),
     )
     ctx.log(`E: connecting ${members} member devices in ${SUBSCRIBER_PROCESSES} processes`)
@@ -72,7 +92,11 @@ export async function runSendGroup(ctx: BenchContext): Promise<CaseResult> {
     const t = now()
     await Promise.all(
       subs.map((child, p) =>
-        child.call('fanout.connect', { url: sys.mqttUrl, clients: devices.filter((_, i) => i % SUBSCRIBER_PROCESSES === p), topic: groupTopic(groupId) }),
+        child.call('fanout.connect', {
+          url: sys.mqttUrl,
+          clients: devices.filter((_, i) => i % SUBSCRIBER_PROCESSES === p),
+          topic: groupTopic(groupId),
+        }),
       ),
     )
     ctx.log(`  connected and subscribed in ${((now() - t) / 1000).toFixed(1)} s`)
@@ -81,30 +105,44 @@ export async function runSendGroup(ctx: BenchContext): Promise<CaseResult> {
     const firstDelivery: number[] = []
     const reply: number[] = []
     let incomplete = 0
-    const sources = { load: loader, [`relay+workers+endpoints${sys.kind === 'real' ? '' : '+broker'}`]: 'self' as const, ...ctx.brokerSource(sys.mqttUrl), ...Object.fromEntries(subs.map((s) => [s.name, s])) }
+    const sources = {
+      load: loader,
+      [`relay+workers+endpoints${sys.kind === 'real' ? '' : '+broker'}`]: 'self' as const,
+      ...ctx.brokerSource(sys.mqttUrl),
+      ...Object.fromEntries(subs.map((s) => [s.name, s])),
+    }
     const m = await meterCpu(sources)
-    const { warnings } = await ctx.countingWarnings(() => ctx.profiled('E-fanout', [loader, 'self', ...subs], async () => {
-      for (let i = 0; i < warmup + sends; i++) {
-        const r = await loader.call<{ sentAt: number; replyAt: number; code: number; data: { msg_id: string } }>('load.request', {})
-        if (r.code !== 0) throw new Error(`msg.send_group answered ${r.code}`)
-        const msgId = r.data.msg_id
-        const deadline = now() + 10_000
-        while ((completed.get(msgId)?.length ?? 0) < subs.length && now() < deadline) await new Promise((res) => setTimeout(res, 5))
-        const parts = completed.get(msgId) ?? []
-        if (parts.length < subs.length) {
-          incomplete++
-          ctx.log(`  message ${i + 1}: not every device had it within 10 s`)
-          continue
+    const { warnings } = await ctx.countingWarnings(() =>
+      ctx.profiled('E-fanout', [loader, 'self', ...subs], async () => {
+        for (let i = 0; i < warmup + sends; i++) {
+          const r = await loader.call<{ sentAt: number; replyAt: number; code: number; data: { msg_id: string } }>(
+            'load.request',
+            {},
+          )
+          if (r.code !== 0) throw new Error(`msg.send_group answered ${r.code}`)
+          const msgId = r.data.msg_id
+          const deadline = now() + 10_000
+          while ((completed.get(msgId)?.length ?? 0) < subs.length && now() < deadline)
+            await new Promise((res) => setTimeout(res, 5))
+          const parts = completed.get(msgId) ?? []
+          if (parts.length < subs.length) {
+            incomplete++
+            ctx.log(`  message ${i + 1}: not every device had it within 10 s`)
+            continue
+          }
+          if (i < warmup) continue
+          lastDelivery.push(Math.max(...parts.map((x) => x.last)) - r.sentAt)
+          firstDelivery.push(Math.min(...parts.map((x) => x.first)) - r.sentAt)
+          reply.push(r.replyAt - r.sentAt)
+          if ((i - warmup + 1) % 10 === 0)
+            ctx.log(
+              `  ${i - warmup + 1}/${sends} sent; last delivery so far p50 ${summarize(lastDelivery).p50.toFixed(1)} ms`,
+            )
+          // Idle between messages: this is latency of one message to everyone, not throughput.
+          await new Promise((res) => setTimeout(res, 50))
         }
-        if (i < warmup) continue
-        lastDelivery.push(Math.max(...parts.map((x) => x.last)) - r.sentAt)
-        firstDelivery.push(Math.min(...parts.map((x) => x.first)) - r.sentAt)
-        reply.push(r.replyAt - r.sentAt)
-        if ((i - warmup + 1) % 10 === 0) ctx.log(`  ${i - warmup + 1}/${sends} sent; last delivery so far p50 ${summarize(lastDelivery).p50.toFixed(1)} ms`)
-        // Idle between messages: this is latency of one message to everyone, not throughput.
-        await new Promise((res) => setTimeout(res, 50))
-      }
-    }))
+      }),
+    )
     const cpu = await m.done(warmup + sends)
     const profiles = ctx.takeProfiles()
     return {
@@ -117,7 +155,13 @@ export async function runSendGroup(ctx: BenchContext): Promise<CaseResult> {
       measures: [
         { name: 'reply to the sender', latency: summarize(reply) },
         { name: 'first delivery', latency: summarize(firstDelivery) },
-        { name: `last of ${members.toLocaleString('en-US')} deliveries`, latency: summarize(lastDelivery), lost: incomplete, cpu, ...(Object.keys(warnings).length ? { warnings } : {}) },
+        {
+          name: `last of ${members.toLocaleString('en-US')} deliveries`,
+          latency: summarize(lastDelivery),
+          lost: incomplete,
+          cpu,
+          ...(Object.keys(warnings).length ? { warnings } : {}),
+        },
       ],
       extra: { members, sends },
       ...(Object.keys(profiles).length ? { profiles } : {}),

@@ -30,7 +30,8 @@ export async function runBundle(ctx: BenchContext): Promise<CaseResult> {
   return {
     id: 'size',
     title: 'worker bundle (wrangler deploy --dry-run)',
-    setup: 'wrangler deploy --dry-run --outdir … with wrangler.toml as it is (minified); every emitted .js/.mjs summed, gzip at the default level.',
+    setup:
+      'wrangler deploy --dry-run --outdir … with wrangler.toml as it is (minified); every emitted .js/.mjs summed, gzip at the default level.',
     measures: [],
     extra: { files: b.files, rawKiB: b.rawBytes / KiB, gzipKiB: b.gzipBytes / KiB },
   }
@@ -61,11 +62,36 @@ export async function runColdStart(ctx: BenchContext): Promise<CaseResult> {
       // CommonJS dependencies inside an ES module bundle need a require().
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     })
-    measures.push(await coldStarts(ctx, 'Node (esbuild bundle)', tries, async (port) => start(process.execPath, [nodeBundle], { env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' } })))
+    measures.push(
+      await coldStarts(ctx, 'Node (esbuild bundle)', tries, async (port) =>
+        start(process.execPath, [nodeBundle], {
+          env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' },
+        }),
+      ),
+    )
 
     if (realServicesMissing('deno') === null) {
-      const denoEnv = { PATH: process.env.PATH, DENO_DIR: join(tmp, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }
-      const deno = (port: number) => start(denoBin, ['serve', '--allow-net', '--allow-env', '--host', '127.0.0.1', '--port', String(port), 'workers/entry/deno.ts'], { env: denoEnv })
+      const denoEnv = {
+        PATH: process.env.PATH,
+        DENO_DIR: join(tmp, 'deno-dir'),
+        DENO_NO_UPDATE_CHECK: '1',
+        NO_COLOR: '1',
+      }
+      const deno = (port: number) =>
+        start(
+          denoBin,
+          [
+            'serve',
+            '--allow-net',
+            '--allow-env',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            String(port),
+            'workers/entry/deno.ts',
+          ],
+          { env: denoEnv },
+        )
       // The first start also fills Deno's module cache; it is reported apart from the rest.
       const first = await coldStarts(ctx, 'Deno, first start (empty DENO_DIR)', 1, deno)
       measures.push({ ...first, note: 'transpiles and caches the modules' })
@@ -91,7 +117,12 @@ export async function runColdStart(ctx: BenchContext): Promise<CaseResult> {
   }
 }
 
-async function coldStarts(ctx: BenchContext, name: string, tries: number, spawn: (port: number) => Promise<Server> | Server): Promise<Measure> {
+async function coldStarts(
+  ctx: BenchContext,
+  name: string,
+  tries: number,
+  spawn: (port: number) => Promise<Server> | Server,
+): Promise<Measure> {
   const times: number[] = []
   for (let i = 0; i < tries; i++) {
     const port = await freePort()
@@ -109,7 +140,8 @@ async function coldStarts(ctx: BenchContext, name: string, tries: number, spawn:
 
 async function firstAnswer(url: string, server: Server, t0: number): Promise<number> {
   for (;;) {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`exited before ${url} answered:\n${server.output()}`)
+    if (server.child.exitCode !== null || server.child.signalCode !== null)
+      throw new Error(`exited before ${url} answered:\n${server.output()}`)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
       await res.body?.cancel()

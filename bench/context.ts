@@ -38,7 +38,7 @@ export interface CaseResult {
   measures: Measure[]
   /** Case-specific data for the report (bundle sizes, round trips …). */
   extra?: Record<string, unknown>
-  profiles?: Record<string, ProfileSummary>
+  profiles?: Record<string, ProfileSummary> | undefined
 }
 
 export interface Environment {
@@ -46,7 +46,7 @@ export interface Environment {
   services: 'real' | 'embedded'
   embeddedBecause?: string
   mosquitto?: string
-  postgres?: string
+  postgres?: string | undefined
   machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string; loadAtStart: number[] }
 }
 
@@ -109,7 +109,9 @@ export class BenchContext {
    */
   system(): Promise<TestSystem> {
     return (this.sys ??= (async () => {
-      this.log(`starting the system (${this.env.services === 'real' ? 'Mosquitto, PostgreSQL, Redis' : 'embedded broker, PGlite, in-process limiter'}) …`)
+      this.log(
+        `starting the system (${this.env.services === 'real' ? 'Mosquitto, PostgreSQL, Redis' : 'embedded broker, PGlite, in-process limiter'}) …`,
+      )
       const s = await startTestSystem({
         log: this.relayLog,
         bindings: {
@@ -118,7 +120,9 @@ export class BenchContext {
           RATE_LIMIT_MANAGEMENT: '999999/10s',
         },
       })
-      this.log(`system up: broker ${s.kind === 'real' ? 'Mosquitto' : 'embedded'}, database ${s.databaseKind}, limiter ${s.limiterKind}`)
+      this.log(
+        `system up: broker ${s.kind === 'real' ? 'Mosquitto' : 'embedded'}, database ${s.databaseKind}, limiter ${s.limiterKind}`,
+      )
       return s
     })())
   }

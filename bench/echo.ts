@@ -12,7 +12,11 @@ export async function startEcho(url: string, shareGroup: string): Promise<{ stop
   client.on('message', (topic, payload) => {
     const t = parseRequestTopic(topic)
     if (!t.ok) return
-    client.publish(replyTopic(t.client_id, t.seq_id), `{"seq_id":${JSON.stringify(t.seq_id)},"code":0,"message":"ok","data":${payload}}`, { qos: 1 })
+    client.publish(
+      replyTopic(t.client_id, t.seq_id),
+      `{"seq_id":${JSON.stringify(t.seq_id)},"code":0,"message":"ok","data":${payload}}`,
+      { qos: 1 },
+    )
   })
   await client.subscribeAsync(shareGroup ? sharedRequestFilter(shareGroup) : REQUEST_FILTER, { qos: 1 })
   return { stop: () => client.endAsync() }

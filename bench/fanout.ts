@@ -23,12 +23,17 @@ export function onComplete(f: typeof notify): void {
 }
 
 /** Connects `clients` (a bounded number at a time, as a connection storm is not under test). */
-export async function connectSubscribers(o: { url: string; clients: Array<{ clientId: string; username?: string; password?: string }>; topic: string; batch?: number }): Promise<number> {
+export async function connectSubscribers(o: {
+  url: string
+  clients: Array<{ clientId: string; username?: string; password?: string }>
+  topic: string
+  batch?: number
+}): Promise<number> {
   const batch = o.batch ?? 50
   for (let i = 0; i < o.clients.length; i += batch) {
     await Promise.all(
       o.clients.slice(i, i + batch).map(async ({ clientId, username, password }) => {
-        const login = username ? { username, password } : {}
+        const login = username ? { username, ...(password !== undefined && { password }) } : {}
         // Long keep-alive: 2,000 idle connections must not spend the run pinging.
         const client = await connectMqtt(o.url, { clientId, protocolVersion: 4, clean: true, keepalive: 600, ...login })
         client.on('message', (_topic, buf) => {

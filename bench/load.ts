@@ -53,7 +53,9 @@ const tag = `b${process.pid.toString(36)}x`
 export async function connect(url: string, specs: LoadClientSpec[]): Promise<number> {
   await Promise.all(
     specs.map(async (s) => {
-      const login = s.username ? { username: s.username, password: s.password } : {}
+      const login = s.username
+        ? { username: s.username, ...(s.password !== undefined && { password: s.password }) }
+        : {}
       const client = await connectMqtt(url, { clientId: s.clientId, protocolVersion: 4, clean: true, ...login })
       const c: LoadClient = { client, clientId: s.clientId, payload: s.payload, pending: new Map() }
       client.on('message', (topic, buf) => {
@@ -178,7 +180,10 @@ export async function open(o: { rate: number; warmupMs: number; durationMs: numb
 }
 
 /** One request from client `index` (with its own payload or `payload`): when it left, its reply. */
-export async function request(o: { index?: number; payload?: string }): Promise<{ sentAt: number; replyAt: number; code: number; data: unknown }> {
+export async function request(o: {
+  index?: number
+  payload?: string
+}): Promise<{ sentAt: number; replyAt: number; code: number; data: unknown }> {
   const { sentAt, reply } = send(clients[o.index ?? 0]!, o.payload)
   const r = await reply
   return { sentAt, replyAt: r.at, code: r.code, data: r.data }

@@ -29,15 +29,18 @@ export async function startChild(name: string): Promise<Child> {
   let ready: () => void
   const isReady = new Promise<void>((r) => (ready = r))
   const exited = new Promise<void>((r) => child.once('exit', () => r()))
-  child.on('message', (m: { id?: number; ok?: boolean; result?: unknown; error?: string; event?: string; data?: unknown }) => {
-    if (m.event === 'ready') return ready()
-    if (m.event) return listeners.get(m.event)?.forEach((f) => f(m.data))
-    const w = waiting.get(m.id!)
-    if (!w) return
-    waiting.delete(m.id!)
-    if (m.ok) w.resolve(m.result)
-    else w.reject(new Error(`${name}: ${m.error}`))
-  })
+  child.on(
+    'message',
+    (m: { id?: number; ok?: boolean; result?: unknown; error?: string; event?: string; data?: unknown }) => {
+      if (m.event === 'ready') return ready()
+      if (m.event) return listeners.get(m.event)?.forEach((f) => f(m.data))
+      const w = waiting.get(m.id!)
+      if (!w) return
+      waiting.delete(m.id!)
+      if (m.ok) w.resolve(m.result)
+      else w.reject(new Error(`${name}: ${m.error}`))
+    },
+  )
   child.once('exit', (code, signal) => {
     live.delete(child)
     for (const w of waiting.values()) w.reject(new Error(`${name} exited (${signal ?? code})`))
@@ -132,7 +135,8 @@ export interface CpuMeter {
  * figure a noisy machine disturbs least (it does not count time spent waiting for a core).
  */
 export async function meterCpu(sources: Record<string, Child | 'self' | number | undefined>): Promise<CpuMeter> {
-  const read = async (s: Child | 'self' | number | undefined) => (s === 'self' ? ownCpuMs() : typeof s === 'number' || s === undefined ? pidCpuMs(s) : await s.cpuMs())
+  const read = async (s: Child | 'self' | number | undefined) =>
+    s === 'self' ? ownCpuMs() : typeof s === 'number' || s === undefined ? pidCpuMs(s) : await s.cpuMs()
   const before: Record<string, number> = {}
   for (const [k, s] of Object.entries(sources)) before[k] = await read(s)
   return {

@@ -70,7 +70,8 @@ export function summarizeProfile(p: CpuProfile, top = 25): ProfileSummary {
   const samples = p.samples ?? []
   const deltas = p.timeDeltas ?? []
   // timeDeltas[i] is the time before sample i; charge it to the sample that ends the interval.
-  for (let i = 0; i < samples.length; i++) self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + (deltas[i + 1] ?? 0) / 1000)
+  for (let i = 0; i < samples.length; i++)
+    self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + (deltas[i + 1] ?? 0) / 1000)
   const areas = new Map<string, number>()
   const fns = new Map<string, { area: string; ms: number }>()
   let busy = 0
@@ -80,7 +81,9 @@ export function summarizeProfile(p: CpuProfile, top = 25): ProfileSummary {
     busy += t
     const area = areaOf(cf.url, cf.functionName)
     areas.set(area, (areas.get(area) ?? 0) + t)
-    const where = cf.url ? `${cf.url.replace(/^.*\/(node_modules\/|relay\/|workers\/|schema\/|local\/|bench\/)/, '$1')}:${cf.lineNumber + 1}` : ''
+    const where = cf.url
+      ? `${cf.url.replace(/^.*\/(node_modules\/|relay\/|workers\/|schema\/|local\/|bench\/)/, '$1')}:${cf.lineNumber + 1}`
+      : ''
     const key = `${cf.functionName || '(anonymous)'} ${where}`.trim()
     const f = fns.get(key) ?? { area, ms: 0 }
     f.ms += t
@@ -89,14 +92,26 @@ export function summarizeProfile(p: CpuProfile, top = 25): ProfileSummary {
   const share = (v: number) => (busy ? v / busy : 0)
   return {
     busyMs: busy,
-    areas: [...areas].map(([area, t]) => ({ area, ms: t, share: share(t) })).sort((a, b) => b.ms - a.ms).slice(0, top),
-    functions: [...fns].map(([fn, f]) => ({ fn, area: f.area, ms: f.ms, share: share(f.ms) })).sort((a, b) => b.ms - a.ms).slice(0, top),
+    areas: [...areas]
+      .map(([area, t]) => ({ area, ms: t, share: share(t) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top),
+    functions: [...fns]
+      .map(([fn, f]) => ({ fn, area: f.area, ms: f.ms, share: share(f.ms) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top),
   }
 }
 
 export function formatProfile(title: string, s: ProfileSummary, lines = 12): string {
   const out = [`${title}: ${s.busyMs.toFixed(0)} ms busy`]
-  out.push('  by area:     ' + s.areas.slice(0, 8).map((a) => `${a.area} ${(a.share * 100).toFixed(0)}%`).join(', '))
+  out.push(
+    '  by area:     ' +
+      s.areas
+        .slice(0, 8)
+        .map((a) => `${a.area} ${(a.share * 100).toFixed(0)}%`)
+        .join(', '),
+  )
   for (const f of s.functions.slice(0, lines)) out.push(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.fn}`)
   return out.join('\n')
 }
@@ -104,5 +119,8 @@ export function formatProfile(title: string, s: ProfileSummary, lines = 12): str
 // `npx tsx bench/profile.ts FILE.cpuprofile…`: the same summary for profiles taken with `node --cpu-prof`.
 if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
   const { readFile } = await import('node:fs/promises')
-  for (const file of process.argv.slice(2)) console.log(formatProfile(file, summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile), 20) + '\n')
+  for (const file of process.argv.slice(2))
+    console.log(
+      formatProfile(file, summarizeProfile(JSON.parse(await readFile(file, 'utf8')) as CpuProfile), 20) + '\n',
+    )
 }

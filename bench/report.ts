@@ -21,7 +21,8 @@ export interface TargetCheck {
 }
 
 const find = (r: BenchReport, id: string) => r.cases.find((c) => c.id === id)
-const measureOf = (c: CaseResult | undefined, prefix: string): Measure | undefined => c?.measures.find((m) => m.name.startsWith(prefix))
+const measureOf = (c: CaseResult | undefined, prefix: string): Measure | undefined =>
+  c?.measures.find((m) => m.name.startsWith(prefix))
 
 /** The issue's targets, evaluated on this run's figures. Reported, never asserted. */
 export function checkTargets(r: BenchReport): TargetCheck[] {
@@ -37,31 +38,59 @@ export function checkTargets(r: BenchReport): TargetCheck[] {
   const out: TargetCheck[] = []
   if (aC && bC) {
     const ratio = bC.throughput! / aC.throughput!
-    out.push({ target: 'B throughput ≥ 50 % of A (50 in flight)', figure: `${pct(ratio)} (${rate(bC.throughput)} vs ${rate(aC.throughput)})`, met: ratio >= 0.5 })
+    out.push({
+      target: 'B throughput ≥ 50 % of A (50 in flight)',
+      figure: `${pct(ratio)} (${rate(bC.throughput)} vs ${rate(aC.throughput)})`,
+      met: ratio >= 0.5,
+    })
   } else out.push({ target: 'B throughput ≥ 50 % of A (50 in flight)', figure: 'not run (needs A and B)', met: null })
   if (aS && bS) {
     const added = bS.latency!.p50 - aS.latency!.p50
-    out.push({ target: 'B adds ≤ 0.5 ms to A’s p50 (sequential)', figure: `+${ms(added)} ms (${ms(bS.latency!.p50)} vs ${ms(aS.latency!.p50)} ms)`, met: added <= 0.5 })
+    out.push({
+      target: 'B adds ≤ 0.5 ms to A’s p50 (sequential)',
+      figure: `+${ms(added)} ms (${ms(bS.latency!.p50)} vs ${ms(aS.latency!.p50)} ms)`,
+      met: added <= 0.5,
+    })
   } else out.push({ target: 'B adds ≤ 0.5 ms to A’s p50 (sequential)', figure: 'not run (needs A and B)', met: null })
   out.push(
     dO
-      ? { target: 'D p99 ≤ 20 ms at 500 requests/s offered', figure: `p99 ${ms(dO.latency!.p99)} ms (${dO.errors ?? 0} errors${dO.lost ? `, ${dO.lost} unanswered 5 s after the end` : ''}; saturation ${rate(measureOf(find(r, 'D'), 'saturation')?.throughput)})`, met: dO.latency!.p99 <= 20 && !dO.lost }
+      ? {
+          target: 'D p99 ≤ 20 ms at 500 requests/s offered',
+          figure: `p99 ${ms(dO.latency!.p99)} ms (${dO.errors ?? 0} errors${dO.lost ? `, ${dO.lost} unanswered 5 s after the end` : ''}; saturation ${rate(measureOf(find(r, 'D'), 'saturation')?.throughput)})`,
+          met: dO.latency!.p99 <= 20 && !dO.lost,
+        }
       : { target: 'D p99 ≤ 20 ms at 500 requests/s offered', figure: 'not run', met: null },
   )
   const fullGroup = eL !== undefined && /2,000/.test(eL.name)
   out.push(
     eL
-      ? { target: 'E last of 2,000 deliveries ≤ 200 ms at p99', figure: `p99 ${ms(eL.latency!.p99)} ms (${eL.name}${fullGroup ? '' : ': quick mode, not the target’s group'})`, met: fullGroup ? eL.latency!.p99 <= 200 && !eL.lost : null }
+      ? {
+          target: 'E last of 2,000 deliveries ≤ 200 ms at p99',
+          figure: `p99 ${ms(eL.latency!.p99)} ms (${eL.name}${fullGroup ? '' : ': quick mode, not the target’s group'})`,
+          met: fullGroup ? eL.latency!.p99 <= 200 && !eL.lost : null,
+        }
       : { target: 'E last of 2,000 deliveries ≤ 200 ms at p99', figure: 'not run', met: null },
   )
-  out.push(size ? { target: 'Worker bundle ≤ 150 KiB gzip', figure: `${size.gzipKiB.toFixed(1)} KiB gzip`, met: size.gzipKiB <= 150 } : { target: 'Worker bundle ≤ 150 KiB gzip', figure: 'not run', met: null })
+  out.push(
+    size
+      ? {
+          target: 'Worker bundle ≤ 150 KiB gzip',
+          figure: `${size.gzipKiB.toFixed(1)} KiB gzip`,
+          met: size.gzipKiB <= 150,
+        }
+      : { target: 'Worker bundle ≤ 150 KiB gzip', figure: 'not run', met: null },
+  )
   return out
 }
 
 const verdict = (t: TargetCheck) => (t.met === null ? '–' : t.met ? 'met' : 'MISSED')
 
 function cpuText(cpu: Record<string, number> | undefined): string {
-  return cpu ? Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ') : ''
+  return cpu
+    ? Object.entries(cpu)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : ''
 }
 
 /** Rows of the summary table: every measure with a latency or throughput. */
@@ -70,13 +99,42 @@ function rows(r: BenchReport): string[][] {
   for (const c of r.cases) {
     for (const m of c.measures) {
       const l = m.latency
-      const warned = Object.entries(m.warnings ?? {}).map(([k, n]) => `${n} × ${k}${k === 'ratelimit_unavailable' ? ' (the limiter missed its deadline; let through)' : ''}`)
-      const issues = [m.errors ? `${m.errors} errors` : '', m.lost ? `${m.lost} ${c.id === 'E' ? 'messages not on every device within 10 s' : 'unanswered 5 s after the end'}` : '', ...warned, m.note ?? ''].filter(Boolean).join(', ')
-      out.push([c.id, m.name, ms(l?.p50), ms(l?.p95), ms(l?.p99), m.throughput !== undefined && c.id !== 'cold' ? rate(m.throughput) : '', issues])
+      const warned = Object.entries(m.warnings ?? {}).map(
+        ([k, n]) =>
+          `${n} × ${k}${k === 'ratelimit_unavailable' ? ' (the limiter missed its deadline; let through)' : ''}`,
+      )
+      const issues = [
+        m.errors ? `${m.errors} errors` : '',
+        m.lost
+          ? `${m.lost} ${c.id === 'E' ? 'messages not on every device within 10 s' : 'unanswered 5 s after the end'}`
+          : '',
+        ...warned,
+        m.note ?? '',
+      ]
+        .filter(Boolean)
+        .join(', ')
+      out.push([
+        c.id,
+        m.name,
+        ms(l?.p50),
+        ms(l?.p95),
+        ms(l?.p99),
+        m.throughput !== undefined && c.id !== 'cold' ? rate(m.throughput) : '',
+        issues,
+      ])
     }
   }
   const size = find(r, 'size')?.extra as { rawKiB: number; gzipKiB: number } | undefined
-  if (size) out.push(['size', 'worker bundle', '', '', '', '', `${size.gzipKiB.toFixed(1)} KiB gzip (${size.rawKiB.toFixed(1)} KiB)`])
+  if (size)
+    out.push([
+      'size',
+      'worker bundle',
+      '',
+      '',
+      '',
+      '',
+      `${size.gzipKiB.toFixed(1)} KiB gzip (${size.rawKiB.toFixed(1)} KiB)`,
+    ])
   return out
 }
 
@@ -86,13 +144,24 @@ const HEAD = ['case', 'measure', 'p50 ms', 'p95 ms', 'p99 ms', 'throughput', '']
 export function renderTable(r: BenchReport): string {
   const table = [HEAD, ...rows(r)]
   const widths = HEAD.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
-  const line = (row: string[]) => row.map((cell, i) => (i >= 2 && i <= 5 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd()
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => (i >= 2 && i <= 5 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
   const out = [line(table[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...table.slice(1).map(line)]
   out.push('', ...ratios(r).map((x) => `• ${x}`))
   out.push('', 'targets:')
   for (const t of checkTargets(r)) out.push(`  ${verdict(t).padEnd(6)} ${t.target}: ${t.figure}`)
   const rt = find(r, 'rt')?.extra as { table: Record<string, RoundTrips> } | undefined
-  if (rt) out.push('', 'database round trips (queries/waves): ' + Object.entries(rt.table).map(([a, t]) => `${a} ${t.queries}/${t.waves}`).join(', '))
+  if (rt)
+    out.push(
+      '',
+      'database round trips (queries/waves): ' +
+        Object.entries(rt.table)
+          .map(([a, t]) => `${a} ${t.queries}/${t.waves}`)
+          .join(', '),
+    )
   return out.join('\n')
 }
 
@@ -102,8 +171,14 @@ function ratios(r: BenchReport): string[] {
   const [aS, bS, cS] = ['A', 'B', 'C'].map((id) => get(id, 'sequential'))
   const [aC, bC, cC] = ['A', 'B', 'C'].map((id) => get(id, '50 in flight'))
   const out: string[] = []
-  if (aC && bC) out.push(`B reaches ${pct(bC.throughput! / aC.throughput!)} of A’s throughput and adds ${ms(bS!.latency!.p50 - aS!.latency!.p50)} ms to its sequential p50.`)
-  if (aC && cC) out.push(`C (no HTTP hop) reaches ${pct(cC.throughput! / aC.throughput!)} of A’s throughput and adds ${ms(cS!.latency!.p50 - aS!.latency!.p50)} ms to its p50.`)
+  if (aC && bC)
+    out.push(
+      `B reaches ${pct(bC.throughput! / aC.throughput!)} of A’s throughput and adds ${ms(bS!.latency!.p50 - aS!.latency!.p50)} ms to its sequential p50.`,
+    )
+  if (aC && cC)
+    out.push(
+      `C (no HTTP hop) reaches ${pct(cC.throughput! / aC.throughput!)} of A’s throughput and adds ${ms(cS!.latency!.p50 - aS!.latency!.p50)} ms to its p50.`,
+    )
   if (bC && cC) {
     out.push(
       `The HTTP hop (B vs C) costs ${ms(bS!.latency!.p50 - cS!.latency!.p50)} ms at p50 one at a time, and ${(bC.cpu?.relay ?? NaN) + (bC.cpu?.worker ?? NaN) - (cC.cpu?.['relay+worker'] ?? NaN)} µs of CPU per request (relay + worker, B minus C); ` +
@@ -112,7 +187,10 @@ function ratios(r: BenchReport): string[] {
   }
   const relayCpu = bC?.cpu?.relay
   const echoCpu = aC?.cpu?.responder
-  if (relayCpu && echoCpu) out.push(`CPU per request: the relay uses ${relayCpu} µs where the echo uses ${echoCpu} µs (the no-op worker adds ${bC?.cpu?.worker ?? '?'} µs in its own process).`)
+  if (relayCpu && echoCpu)
+    out.push(
+      `CPU per request: the relay uses ${relayCpu} µs where the echo uses ${echoCpu} µs (the no-op worker adds ${bC?.cpu?.worker ?? '?'} µs in its own process).`,
+    )
   return out
 }
 
@@ -151,11 +229,20 @@ export async function renderMarkdown(r: BenchReport): Promise<string> {
   const rs = ratios(r)
   if (rs.length) out.push(...rs.map((x) => `- ${x}`), '')
 
-  out.push('## Against the targets', '', mdTable(['target', 'this run', ''], checkTargets(r).map((t) => [t.target, t.figure, verdict(t)])), '')
+  out.push(
+    '## Against the targets',
+    '',
+    mdTable(
+      ['target', 'this run', ''],
+      checkTargets(r).map((t) => [t.target, t.figure, verdict(t)]),
+    ),
+    '',
+  )
   out.push('A miss is explained under "Analysis" below, with its cause.', '')
 
   const cpuRows: string[][] = []
-  for (const c of r.cases) for (const x of c.measures) if (x.cpu && Object.keys(x.cpu).length) cpuRows.push([c.id, x.name, cpuText(x.cpu)])
+  for (const c of r.cases)
+    for (const x of c.measures) if (x.cpu && Object.keys(x.cpu).length) cpuRows.push([c.id, x.name, cpuText(x.cpu)])
   if (cpuRows.length) {
     out.push(
       '## CPU per request',
@@ -174,7 +261,11 @@ export async function renderMarkdown(r: BenchReport): Promise<string> {
       '',
       'Counted as `workers/round-trips.test.ts` counts them (the test holds the budgets): each query is one HTTP call of the Neon driver, ~5–40 ms at the edge; *waves* are the calls that must wait for one another.',
       '',
-      mdTable(['action', 'queries', 'waves'], Object.entries(rt.table).map(([a, t]) => [a, String(t.queries), String(t.waves)]), [1, 2]),
+      mdTable(
+        ['action', 'queries', 'waves'],
+        Object.entries(rt.table).map(([a, t]) => [a, String(t.queries), String(t.waves)]),
+        [1, 2],
+      ),
       '',
     )
   }
@@ -183,10 +274,25 @@ export async function renderMarkdown(r: BenchReport): Promise<string> {
   const cold = find(r, 'cold')
   if (size || cold) {
     out.push('## Worker bundle and cold start', '')
-    if (size) out.push(`\`wrangler deploy --dry-run\`: ${size.files.join(', ')} — ${size.rawKiB.toFixed(1)} KiB, **${size.gzipKiB.toFixed(1)} KiB gzip** (target 150 KiB).`, '')
+    if (size)
+      out.push(
+        `\`wrangler deploy --dry-run\`: ${size.files.join(', ')} — ${size.rawKiB.toFixed(1)} KiB, **${size.gzipKiB.toFixed(1)} KiB gzip** (target 150 KiB).`,
+        '',
+      )
     if (cold) {
       out.push(
-        mdTable(['runtime', 'median ms', 'min ms', 'max ms', 'starts', 'note'], cold.measures.map((x) => [x.name, ms(x.latency?.p50), ms(x.latency?.min), ms(x.latency?.max), String(x.latency?.n ?? 0), x.note ?? '']), [1, 2, 3, 4]),
+        mdTable(
+          ['runtime', 'median ms', 'min ms', 'max ms', 'starts', 'note'],
+          cold.measures.map((x) => [
+            x.name,
+            ms(x.latency?.p50),
+            ms(x.latency?.min),
+            ms(x.latency?.max),
+            String(x.latency?.n ?? 0),
+            x.note ?? '',
+          ]),
+          [1, 2, 3, 4],
+        ),
         '',
         cold.setup,
         '',
@@ -203,12 +309,30 @@ export async function renderMarkdown(r: BenchReport): Promise<string> {
     out.push('## Profiles of this run', '')
     for (const c of profiled) {
       for (const [who, p] of Object.entries(c.profiles!)) {
-        out.push(`**${who}** (${p.busyMs.toFixed(0)} ms busy): ${p.areas.slice(0, 8).map((a) => `${a.area} ${pct(a.share)}`).join(', ')}`, '')
+        out.push(
+          `**${who}** (${p.busyMs.toFixed(0)} ms busy): ${p.areas
+            .slice(0, 8)
+            .map((a) => `${a.area} ${pct(a.share)}`)
+            .join(', ')}`,
+          '',
+        )
       }
     }
   }
 
-  out.push('## Rerunning', '', '```sh', 'npm run bench                 # everything; rewrites this file and docs/benchmarks.json', 'npm run bench -- B D          # a subset (A B C D E size cold rt); prints the table, JSON to the temp dir', 'npm run bench -- --quick      # shorter runs and a 500-member group, to try the harness', 'npm run bench -- A B --profile  # CPU profiles of the measured phases (.cpuprofile), summarised', 'npm run bench -- --embedded   # force the embedded broker/database/limiter', 'npm run bench -- --render     # rewrite this file from docs/benchmarks.json (after editing bench/notes.md)', '```', '')
+  out.push(
+    '## Rerunning',
+    '',
+    '```sh',
+    'npm run bench                 # everything; rewrites this file and docs/benchmarks.json',
+    'npm run bench -- B D          # a subset (A B C D E size cold rt); prints the table, JSON to the temp dir',
+    'npm run bench -- --quick      # shorter runs and a 500-member group, to try the harness',
+    'npm run bench -- A B --profile  # CPU profiles of the measured phases (.cpuprofile), summarised',
+    'npm run bench -- --embedded   # force the embedded broker/database/limiter',
+    'npm run bench -- --render     # rewrite this file from docs/benchmarks.json (after editing bench/notes.md)',
+    '```',
+    '',
+  )
 
   const notes = await readFile(new URL('./notes.md', import.meta.url), 'utf8').catch(() => '')
   if (notes.trim()) out.push(notes.trim(), '')

@@ -14,7 +14,11 @@ export interface RequestResponseCase {
 /** Ten devices share the 50 requests in flight, as many clients would. */
 export const LOAD_CLIENTS = 10
 export const IN_FLIGHT = 50
-const PAYLOAD = JSON.stringify({ action: 'msg.send_private', to_employee_id: 'emp_bench_peer', content: 'Lunch at 12:30? The usual place.' })
+const PAYLOAD = JSON.stringify({
+  action: 'msg.send_private',
+  to_employee_id: 'emp_bench_peer',
+  content: 'Lunch at 12:30? The usual place.',
+})
 
 /**
  * A, B and C measured the same way: one request at a time, then 50 in flight. With more than one
@@ -24,7 +28,9 @@ const PAYLOAD = JSON.stringify({ action: 'msg.send_private', to_employee_id: 'em
 export async function runRequestResponse(ctx: BenchContext, cases: RequestResponseCase[]): Promise<CaseResult[]> {
   const rounds = ctx.quick ? 1 : 3
   const seq = ctx.quick ? { n: 300, warmup: 50 } : { n: 2000, warmup: 200 }
-  const closed = ctx.quick ? { concurrency: IN_FLIGHT, warmupMs: 300, durationMs: 1500 } : { concurrency: IN_FLIGHT, warmupMs: 1000, durationMs: 5000 }
+  const closed = ctx.quick
+    ? { concurrency: IN_FLIGHT, warmupMs: 300, durationMs: 1500 }
+    : { concurrency: IN_FLIGHT, warmupMs: 1000, durationMs: 5000 }
   const perCase = new Map<string, Array<{ sequential: Measure; concurrent: Measure }>>(cases.map((c) => [c.id, []]))
   const profiles: Record<string, CaseResult['profiles']> = {}
 
@@ -38,19 +44,31 @@ export async function runRequestResponse(ctx: BenchContext, cases: RequestRespon
         responder = await c.start(ctx, broker)
         await loader.call('load.connect', {
           url: broker.url,
-          clients: Array.from({ length: LOAD_CLIENTS }, (_, i) => ({ clientId: `emp_bench_${i}.load`, payload: PAYLOAD })),
+          clients: Array.from({ length: LOAD_CLIENTS }, (_, i) => ({
+            clientId: `emp_bench_${i}.load`,
+            payload: PAYLOAD,
+          })),
         })
         // An embedded broker runs in the main process: its CPU is in the responder's figure.
-        const sources = { load: loader, ...responder.sources, ...(typeof broker.pid === 'number' ? { broker: broker.pid } : {}) }
+        const sources = {
+          load: loader,
+          ...responder.sources,
+          ...(typeof broker.pid === 'number' ? { broker: broker.pid } : {}),
+        }
         let m = await meterCpu(sources)
         const s = await loader.call<Run>('load.sequential', seq)
         const sequential = measure('sequential', s, await m.done(s.latencies.length + seq.warmup))
-        ctx.log(`  sequential: p50 ${sequential.latency!.p50.toFixed(3)} ms, p99 ${sequential.latency!.p99.toFixed(3)} ms`)
+        ctx.log(
+          `  sequential: p50 ${sequential.latency!.p50.toFixed(3)} ms, p99 ${sequential.latency!.p99.toFixed(3)} ms`,
+        )
         m = await meterCpu(sources)
-        const profiled: Array<Child | 'self'> = round === rounds ? [loader, ...new Set(Object.values(responder.sources))] : []
+        const profiled: Array<Child | 'self'> =
+          round === rounds ? [loader, ...new Set(Object.values(responder.sources))] : []
         const r = await ctx.profiled(`${c.id}-concurrent`, profiled, () => loader.call<Run>('load.closed', closed))
         const concurrent = measure(`${IN_FLIGHT} in flight`, r, await m.done(r.sent + IN_FLIGHT))
-        ctx.log(`  ${IN_FLIGHT} in flight: ${Math.round(r.throughput)} req/s, p50 ${concurrent.latency!.p50.toFixed(2)} ms, p99 ${concurrent.latency!.p99.toFixed(2)} ms, CPU µs/req ${JSON.stringify(concurrent.cpu)}`)
+        ctx.log(
+          `  ${IN_FLIGHT} in flight: ${Math.round(r.throughput)} req/s, p50 ${concurrent.latency!.p50.toFixed(2)} ms, p99 ${concurrent.latency!.p99.toFixed(2)} ms, CPU µs/req ${JSON.stringify(concurrent.cpu)}`,
+        )
         perCase.get(c.id)!.push({ sequential, concurrent })
         if (round === rounds) profiles[c.id] = ctx.takeProfiles()
       } finally {
@@ -76,7 +94,14 @@ export async function runRequestResponse(ctx: BenchContext, cases: RequestRespon
 
 export function measure(name: string, r: Run, cpu?: Record<string, number>): Measure {
   const errors = Object.entries(r.codes).reduce((n, [code, k]) => (code === '0' ? n : n + k), 0)
-  return { name, latency: summarize(r.latencies), throughput: r.throughput, errors, lost: r.lost, ...(cpu ? { cpu } : {}) }
+  return {
+    name,
+    latency: summarize(r.latencies),
+    throughput: r.throughput,
+    errors,
+    lost: r.lost,
+    ...(cpu ? { cpu } : {}),
+  }
 }
 
 /** Each statistic the median of the rounds'. */
@@ -85,7 +110,15 @@ function medianOf(ms: Measure[]): Measure {
   const cpuKeys = [...new Set(ms.flatMap((m) => Object.keys(m.cpu ?? {})))]
   return {
     name: ms[0]!.name,
-    latency: { n: ms.reduce((n, m) => n + m.latency!.n, 0), min: Math.min(...ms.map((m) => m.latency!.min)), p50: pick((s) => s.p50), p95: pick((s) => s.p95), p99: pick((s) => s.p99), max: Math.max(...ms.map((m) => m.latency!.max)), mean: pick((s) => s.mean) },
+    latency: {
+      n: ms.reduce((n, m) => n + m.latency!.n, 0),
+      min: Math.min(...ms.map((m) => m.latency!.min)),
+      p50: pick((s) => s.p50),
+      p95: pick((s) => s.p95),
+      p99: pick((s) => s.p99),
+      max: Math.max(...ms.map((m) => m.latency!.max)),
+      mean: pick((s) => s.mean),
+    },
     throughput: median(ms.map((m) => m.throughput!)),
     errors: ms.reduce((n, m) => n + (m.errors ?? 0), 0),
     lost: ms.reduce((n, m) => n + (m.lost ?? 0), 0),

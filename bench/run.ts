@@ -41,7 +41,9 @@ function parseArgs(argv: string[]) {
     else if (a.startsWith('--profile=')) profileDir = resolve(a.slice('--profile='.length))
     else if (a === '--out') out = resolve(argv[++i] ?? '')
     else if (a === '--help' || a === '-h') {
-      console.log('npm run bench [-- A B C D E size cold rt] [--quick] [--profile[=DIR]] [--embedded] [--out FILE.md]\nnpm run bench -- --render [FILE.json]')
+      console.log(
+        'npm run bench [-- A B C D E size cold rt] [--quick] [--profile[=DIR]] [--embedded] [--out FILE.md]\nnpm run bench -- --render [FILE.json]',
+      )
       process.exit(0)
     } else {
       const id = ALL.find((c) => c.toLowerCase() === a.toLowerCase())
@@ -94,7 +96,10 @@ async function main(): Promise<void> {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     quick: args.quick,
     profiled: args.profileDir !== null,
-    environment: { ...env, machine: { ...env.machine, loadAtEnd: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100) } },
+    environment: {
+      ...env,
+      machine: { ...env.machine, loadAtEnd: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100) },
+    },
     cases: results,
   }
   console.log('\n' + renderTable(report))
@@ -104,7 +109,11 @@ async function main(): Promise<void> {
   const json = md ? md.replace(/\.md$/, '') + '.json' : join(tmpdir(), `mchat-bench-${Date.now().toString(36)}.json`)
   await writeFile(json, JSON.stringify(report, null, 2) + '\n')
   if (md) await writeFile(md, await renderMarkdown(report))
-  ctx.log(md ? `wrote ${md} and ${json}` : `wrote ${json} (docs/benchmarks.md is rewritten only by a full run, or with --out)`)
+  ctx.log(
+    md
+      ? `wrote ${md} and ${json}`
+      : `wrote ${json} (docs/benchmarks.md is rewritten only by a full run, or with --out)`,
+  )
 }
 
 main().then(

@@ -12,7 +12,10 @@ let admin: MChatClient
 let aliceFile: string
 
 function mchat(args: string[], input?: string) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, MCHAT_DATA_DIR: sys.dataDir }, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, MCHAT_DATA_DIR: sys.dataDir },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => (out += d))
@@ -45,7 +48,9 @@ describe('mchat', () => {
   it('call prints the reply’s data; a refusal is one line with its code and exit 1; bad usage exit 2', async () => {
     const ok = mchat(['call', 'org.tree'])
     expect(await ok.exited).toBe(0)
-    expect(JSON.parse(ok.out()).employees.map((e: { employee_id: string }) => e.employee_id)).toEqual(expect.arrayContaining(['admin', 'cli_alice']))
+    expect(JSON.parse(ok.out()).employees.map((e: { employee_id: string }) => e.employee_id)).toEqual(
+      expect.arrayContaining(['admin', 'cli_alice']),
+    )
 
     const denied = mchat(['call', 'employee.create', '{"name":"x"}', '--as', aliceFile])
     expect(await denied.exited).toBe(1)
@@ -61,7 +66,10 @@ describe('mchat', () => {
   it('admin --create makes another org admin', async () => {
     const r = mchat(['admin', '--create', 'cli_admin2', '--name', 'Second'])
     expect(await r.exited).toBe(0)
-    expect(JSON.parse(r.out())).toMatchObject({ employee_id: 'cli_admin2', mqtt_connection: { mqtt_username: 'cli_admin2' } })
+    expect(JSON.parse(r.out())).toMatchObject({
+      employee_id: 'cli_admin2',
+      mqtt_connection: { mqtt_username: 'cli_admin2' },
+    })
   })
 
   it('listen prints incoming messages; chat sends typed lines and shows the answers', async () => {
@@ -69,7 +77,9 @@ describe('mchat', () => {
     try {
       await vi.waitFor(() => expect(listener.err()).toMatch(/listening as cli_alice\.listen/), { timeout: 20_000 })
       await admin.sendPrivate('cli_alice', 'hello from admin')
-      await vi.waitFor(() => expect(listener.out()).toMatch(/private:admin admin: hello from admin/), { timeout: 10_000 })
+      await vi.waitFor(() => expect(listener.out()).toMatch(/private:admin admin: hello from admin/), {
+        timeout: 10_000,
+      })
     } finally {
       listener.child.kill('SIGINT')
     }

@@ -14,15 +14,20 @@ export async function loadConnection(path = adminFile()): Promise<MqttConnection
   try {
     text = await readFile(path, 'utf8')
   } catch {
-    throw new Error(path === adminFile() ? `no ${path}: start the system first (mchat start), or pass --as <credentials.json>` : `cannot read ${path}`)
+    throw new Error(
+      path === adminFile()
+        ? `no ${path}: start the system first (mchat start), or pass --as <credentials.json>`
+        : `cannot read ${path}`,
+    )
   }
-  let json: any
+  let json: { mqtt_connection?: unknown } | null
   try {
     json = JSON.parse(text)
   } catch {
     throw new Error(`${path} is not JSON`)
   }
   const found = mqttConnection.safeParse(json?.mqtt_connection ?? json)
-  if (!found.success) throw new Error(`${path} holds no mqtt_connection (broker_host, broker_port, mqtt_username, mqtt_password, …)`)
+  if (!found.success)
+    throw new Error(`${path} holds no mqtt_connection (broker_host, broker_port, mqtt_username, mqtt_password, …)`)
   return found.data
 }

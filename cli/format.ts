@@ -10,7 +10,10 @@ export function contentText(c: MessageContent): string {
   return `[file] ${c.body.name} ${c.body.url}`
 }
 
-export const formatMessage = (m: HistoryMessage) => `[${time(m.sent_at)}] ${m.conversation} ${m.from_employee_id}: ${contentText(m.content)}`
-export const formatNotice = (n: SystemNotice) => `[${time(n.created_at)}] notice ${n.type} ${n.title} ${JSON.stringify(n.body)}`
-export const formatReceipt = (r: ReadReceipt) => `[${time(r.read_at)}] read ${r.msg_id} by ${r.reader_id}${r.group_id ? ` in ${r.group_id}` : ''}`
+export const formatMessage = (m: HistoryMessage) =>
+  `[${time(m.sent_at)}] ${m.conversation} ${m.from_employee_id}: ${contentText(m.content)}`
+export const formatNotice = (n: SystemNotice) =>
+  `[${time(n.created_at)}] notice ${n.type} ${n.title} ${JSON.stringify(n.body)}`
+export const formatReceipt = (r: ReadReceipt) =>
+  `[${time(r.read_at)}] read ${r.msg_id} by ${r.reader_id}${r.group_id ? ` in ${r.group_id}` : ''}`
 export const formatPresence = (p: Presence) => `[${time(p.updated_at)}] ${p.employee_id} is ${p.status}`

@@ -83,7 +83,9 @@ async function admin(): Promise<void> {
   if (!opts.create) return print(await loadConnection(opts.as ?? adminFile()))
   const c = await client()
   try {
-    print(await c.request('employee.create', { employee_id: opts.create, name: opts.name ?? opts.create, role: 'admin' }))
+    print(
+      await c.request('employee.create', { employee_id: opts.create, name: opts.name ?? opts.create, role: 'admin' }),
+    )
   } finally {
     await c.close()
   }
@@ -116,7 +118,8 @@ async function chat(target: string | undefined): Promise<void> {
   const recent = await c.history.page(conversation, { limit: 20 })
   for (const m of recent.messages.reverse()) console.log(formatMessage(m))
   c.on('message', (m) => {
-    if (m.conversation === conversation && m.from_employee_id !== c.employeeId) console.log(`${m.from_employee_id}: ${contentText(m.content)}`)
+    if (m.conversation === conversation && m.from_employee_id !== c.employeeId)
+      console.log(`${m.from_employee_id}: ${contentText(m.content)}`)
   })
   console.error(`chatting with ${target} as ${c.employeeId}; type a line and Enter to send, Ctrl-D to leave`)
   const rl = createInterface({ input: process.stdin })
@@ -143,8 +146,12 @@ function untilInterrupted(c: MChatClient): Promise<void> {
 function routes(args: string[]): Promise<void> {
   const file = opts.file ?? process.env.MCHAT_ROUTES_FILE
   if (opts.broker === undefined && opts.ops === undefined) return routesCommand(file, args, (s) => console.log(s))
-  if (!opts.broker || !opts.ops) throw new UsageError('routes on the ops topic needs both --broker <mqtt url> and --ops <file from mchat ops-token>')
-  return routesOverBroker({ url: opts.broker, opsFile: opts.ops, routesFile: file }, args, { print: (s) => console.log(s), note: (s) => console.error(s) })
+  if (!opts.broker || !opts.ops)
+    throw new UsageError('routes on the ops topic needs both --broker <mqtt url> and --ops <file from mchat ops-token>')
+  return routesOverBroker({ url: opts.broker, opsFile: opts.ops, routesFile: file }, args, {
+    print: (s) => console.log(s),
+    note: (s) => console.error(s),
+  })
 }
 
 async function opsToken(name: string | undefined): Promise<void> {
@@ -152,7 +159,8 @@ async function opsToken(name: string | undefined): Promise<void> {
   print(await issueOpsLogin(name, opts.ttl === undefined ? OPS_TOKEN_TTL.defaultSeconds : Number(opts.ttl)))
 }
 
-const describe = (err: unknown) => (err instanceof MChatError ? `error ${err.code}: ${err.message}` : `error: ${(err as Error).message}`)
+const describe = (err: unknown) =>
+  err instanceof MChatError ? `error ${err.code}: ${err.message}` : `error: ${(err as Error).message}`
 
 async function main(): Promise<void> {
   const [command, ...rest] = positionals

@@ -32,7 +32,12 @@ export async function issueOpsLogin(name: string, ttlSeconds: number): Promise<O
   }
   const token = await issueOpsCredential({ CREDENTIAL_SECRET: await credentialSecret() }, name, ttlSeconds)
   const username = `${SERVICE_IDENTITY.opsPrefix}${name}`
-  return { mqtt_username: username, mqtt_password: token, client_id: `${username}.cli`, expires_at: new Date(decodeJwt(token).exp! * 1000).toISOString() }
+  return {
+    mqtt_username: username,
+    mqtt_password: token,
+    client_id: `${username}.cli`,
+    expires_at: new Date(decodeJwt(token).exp! * 1000).toISOString(),
+  }
 }
 
 async function credentialSecret(): Promise<string> {
@@ -42,7 +47,9 @@ async function credentialSecret(): Promise<string> {
   try {
     text = await readFile(file, 'utf8')
   } catch {
-    throw new Error(`ops-token: set CREDENTIAL_SECRET to the workers' secret, or run where ${file} exists (the data dir of mchat start, MCHAT_DATA_DIR)`)
+    throw new Error(
+      `ops-token: set CREDENTIAL_SECRET to the workers' secret, or run where ${file} exists (the data dir of mchat start, MCHAT_DATA_DIR)`,
+    )
   }
   let secret: unknown
   try {
@@ -60,10 +67,16 @@ export async function loadOpsLogin(path: string, now = new Date()): Promise<OpsL
   try {
     json = JSON.parse(await readFile(path, 'utf8'))
   } catch (err) {
-    throw new Error(`--ops ${path}: ${(err as Error).message}`)
+    throw new Error(`--ops ${path}: ${(err as Error).message}`, { cause: err })
   }
   const parsed = opsLogin.safeParse(json)
-  if (!parsed.success) throw new Error(`--ops ${path}: not an ops login (what mchat ops-token prints: mqtt_username, mqtt_password, client_id, expires_at)`)
-  if (new Date(parsed.data.expires_at) <= now) throw new Error(`--ops ${path}: the ops token expired at ${parsed.data.expires_at}; issue another with mchat ops-token`)
+  if (!parsed.success)
+    throw new Error(
+      `--ops ${path}: not an ops login (what mchat ops-token prints: mqtt_username, mqtt_password, client_id, expires_at)`,
+    )
+  if (new Date(parsed.data.expires_at) <= now)
+    throw new Error(
+      `--ops ${path}: the ops token expired at ${parsed.data.expires_at}; issue another with mchat ops-token`,
+    )
   return parsed.data
 }

@@ -12,10 +12,15 @@ async function file(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'mchat-cli-routes-'))
   dirs.push(d)
   const path = join(d, 'routes.json')
-  await writeFile(path, JSON.stringify({
-    default: { url: 'https://stable.example' },
-    actions: { 'msg.send_group': { canary: { target: { worker: 'mchat', version: 'v2' }, weight: 10 }, timeout_ms: 20000 } },
-  }))
+  await writeFile(
+    path,
+    JSON.stringify({
+      default: { url: 'https://stable.example' },
+      actions: {
+        'msg.send_group': { canary: { target: { worker: 'mchat', version: 'v2' }, weight: 10 }, timeout_ms: 20000 },
+      },
+    }),
+  )
   return path
 }
 
@@ -25,14 +30,19 @@ describe('mchat routes', () => {
     const out: string[] = []
     const run = (...args: string[]) => routesCommand(path, args, (s) => out.push(s))
     await run()
-    expect(out.pop()).toBe('default → https://stable.example\nmsg.send_group → https://stable.example, canary mchat@v2 at 10 % (falls back to stable) (timeout 20000 ms)')
+    expect(out.pop()).toBe(
+      'default → https://stable.example\nmsg.send_group → https://stable.example, canary mchat@v2 at 10 % (falls back to stable) (timeout 20000 ms)',
+    )
     await run('set', 'msg.send_group', '35')
     expect((await readRouteFile(path)).actions['msg.send_group']?.canary?.weight).toBe(35)
     await run('rollback', 'msg.send_group')
     expect((await readRouteFile(path)).actions['msg.send_group']?.canary?.weight).toBe(0)
     await run('promote', 'msg.send_group')
     const promoted = await readRouteFile(path)
-    expect(promoted.actions['msg.send_group']).toEqual({ stable: { worker: 'mchat', version: 'v2' }, timeout_ms: 20000 })
+    expect(promoted.actions['msg.send_group']).toEqual({
+      stable: { worker: 'mchat', version: 'v2' },
+      timeout_ms: 20000,
+    })
     expect(out.pop()).toBe('default → https://stable.example\nmsg.send_group → mchat@v2 (timeout 20000 ms)')
     expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(promoted)
   })

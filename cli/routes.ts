@@ -16,7 +16,8 @@ type RouteCommand =
 function parseArgs(args: string[]): RouteCommand {
   const [verb = 'show', action, value] = args
   if (verb === 'show' || verb === 'clear') return { verb }
-  if (verb !== 'set' && verb !== 'promote' && verb !== 'rollback') throw new Error(`routes: unknown command ${verb} (show, set, promote, rollback, clear)`)
+  if (verb !== 'set' && verb !== 'promote' && verb !== 'rollback')
+    throw new Error(`routes: unknown command ${verb} (show, set, promote, rollback, clear)`)
   if (!action) throw new Error(`routes ${verb} needs an action`)
   if (verb !== 'set') return { verb, action }
   const weight = Number(value)
@@ -53,10 +54,18 @@ function apply(table: RouteTable, cmd: Exclude<RouteCommand, { verb: 'show' | 'c
  * file, so a change takes effect without a restart. Writes go through a rename: a relay never
  * reads half a file.
  */
-export async function routesCommand(path: string | undefined, args: string[], print: (s: string) => void): Promise<void> {
-  if (!path) throw new Error('routes: pass --file <routes.json> or set MCHAT_ROUTES_FILE (or --broker <url> --ops <file> for the ops topic)')
+export async function routesCommand(
+  path: string | undefined,
+  args: string[],
+  print: (s: string) => void,
+): Promise<void> {
+  if (!path)
+    throw new Error(
+      'routes: pass --file <routes.json> or set MCHAT_ROUTES_FILE (or --broker <url> --ops <file> for the ops topic)',
+    )
   const cmd = parseArgs(args)
-  if (cmd.verb === 'clear') throw new Error(`routes clear empties ${OPS_ROUTES_TOPIC}: it needs --broker <url> --ops <file>`)
+  if (cmd.verb === 'clear')
+    throw new Error(`routes clear empties ${OPS_ROUTES_TOPIC}: it needs --broker <url> --ops <file>`)
   const table = await readRouteFile(path)
   if (cmd.verb === 'show') return print(describe(table))
   const checked = apply(table, cmd)
@@ -86,7 +95,11 @@ const RETAINED_WAIT_MS = 1000
  * mchat/ops/routes, which every relay follows (docs/routes.md). Read, changed and published whole,
  * retained, at QoS 1; `clear` empties the topic so the relays go back to their files.
  */
-export async function routesOverBroker(target: BrokerTarget, args: string[], out: { print: (s: string) => void; note: (s: string) => void }): Promise<void> {
+export async function routesOverBroker(
+  target: BrokerTarget,
+  args: string[],
+  out: { print: (s: string) => void; note: (s: string) => void },
+): Promise<void> {
   const cmd = parseArgs(args)
   const login = await loadOpsLogin(target.opsFile)
   const client = await connectOps(target.url, login)
@@ -99,8 +112,12 @@ export async function routesOverBroker(target: BrokerTarget, args: string[], out
     let table: RouteTable
     if (retained?.kind === 'table') table = retained.table
     else {
-      const why = retained?.kind === 'invalid' ? `the table on ${OPS_ROUTES_TOPIC} is invalid (${retained.error})` : `no table is retained on ${OPS_ROUTES_TOPIC}`
-      if (!target.routesFile) throw new Error(`${why}: pass --file <routes.json> (or set MCHAT_ROUTES_FILE) to start from a routes file`)
+      const why =
+        retained?.kind === 'invalid'
+          ? `the table on ${OPS_ROUTES_TOPIC} is invalid (${retained.error})`
+          : `no table is retained on ${OPS_ROUTES_TOPIC}`
+      if (!target.routesFile)
+        throw new Error(`${why}: pass --file <routes.json> (or set MCHAT_ROUTES_FILE) to start from a routes file`)
       table = await readRouteFile(target.routesFile)
       out.note(`${why}; starting from ${target.routesFile}`)
     }
@@ -114,7 +131,15 @@ export async function routesOverBroker(target: BrokerTarget, args: string[], out
 }
 
 function connectOps(url: string, login: OpsLogin): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId: login.client_id, username: login.mqtt_username, password: login.mqtt_password, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 10_000 })
+  const client = mqtt.connect(url, {
+    clientId: login.client_id,
+    username: login.mqtt_username,
+    password: login.mqtt_password,
+    protocolVersion: 4,
+    clean: true,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+  })
   return new Promise((resolve, reject) => {
     let failed = false
     const fail = (why: string) => {
@@ -130,7 +155,13 @@ function connectOps(url: string, login: OpsLogin): Promise<MqttClient> {
       client.on('error', () => {})
       resolve(client)
     })
-    client.once('error', (err) => fail(/not authori[sz]ed|bad user ?name or password/i.test(err.message) ? `the broker refused ${login.mqtt_username} (${err.message}); is the ops token from this deployment's secret?` : err.message))
+    client.once('error', (err) =>
+      fail(
+        /not authori[sz]ed|bad user ?name or password/i.test(err.message)
+          ? `the broker refused ${login.mqtt_username} (${err.message}); is the ops token from this deployment's secret?`
+          : err.message,
+      ),
+    )
     client.once('close', () => fail('connection closed before the broker accepted it'))
   })
 }
@@ -146,7 +177,8 @@ async function readRetained(client: MqttClient): Promise<OpsTableMessage | null>
   client.on('message', onMessage)
   try {
     const granted = await client.subscribeAsync(OPS_ROUTES_TOPIC, { qos: 1 }).catch(() => [{ qos: 128 }])
-    if (granted[0]?.qos === 128) throw new Error(`the broker refused the subscription to ${OPS_ROUTES_TOPIC}: is this an ops login?`)
+    if (granted[0]?.qos === 128)
+      throw new Error(`the broker refused the subscription to ${OPS_ROUTES_TOPIC}: is this an ops login?`)
     if (got === null) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, RETAINED_WAIT_MS)
@@ -164,7 +196,12 @@ async function readRetained(client: MqttClient): Promise<OpsTableMessage | null>
 function publishRetained(client: MqttClient, login: OpsLogin, payload: string): Promise<void> {
   return new Promise((resolve, reject) => {
     // Brokers that enforce the ACL drop the connection instead of acknowledging (EMQX deny_action = disconnect, aedes).
-    const closed = () => reject(new Error(`the broker closed the connection instead of accepting ${OPS_ROUTES_TOPIC} from ${login.mqtt_username}`))
+    const closed = () =>
+      reject(
+        new Error(
+          `the broker closed the connection instead of accepting ${OPS_ROUTES_TOPIC} from ${login.mqtt_username}`,
+        ),
+      )
     client.once('close', closed)
     client.publish(OPS_ROUTES_TOPIC, payload, { qos: 1, retain: true }, (err) => {
       client.off('close', closed)
@@ -174,15 +211,23 @@ function publishRetained(client: MqttClient, login: OpsLogin, payload: string): 
   })
 }
 
-const withRoute = (t: RouteTable, action: string, r: RouteTable['actions'][string]): RouteTable => ({ ...t, actions: { ...t.actions, [action]: r } })
+const withRoute = (t: RouteTable, action: string, r: RouteTable['actions'][string]): RouteTable => ({
+  ...t,
+  actions: { ...t.actions, [action]: r },
+})
 
-const name = (t: { url?: string | undefined; worker?: string | undefined; version?: string | undefined }) => (t.version ? `${t.worker}@${t.version}` : t.url!)
+const name = (t: { url?: string | undefined; worker?: string | undefined; version?: string | undefined }) =>
+  t.version ? `${t.worker}@${t.version}` : t.url!
 
 function describe(t: RouteTable): string {
   const lines = [`default → ${name(t.default)}${t.timeout_ms ? ` (timeout ${t.timeout_ms} ms)` : ''}`]
   for (const [action, r] of Object.entries(t.actions)) {
     const stable = name(r.stable ?? t.default)
-    const traits = r.canary && [r.canary.analysis && 'analysed', r.canary.fallback ? 'falls back to stable' : 'no fallback'].filter(Boolean).join(', ')
+    const traits =
+      r.canary &&
+      [r.canary.analysis && 'analysed', r.canary.fallback ? 'falls back to stable' : 'no fallback']
+        .filter(Boolean)
+        .join(', ')
     const canary = r.canary ? `, canary ${name(r.canary.target)} at ${r.canary.weight} % (${traits})` : ''
     lines.push(`${action} → ${stable}${canary}${r.timeout_ms ? ` (timeout ${r.timeout_ms} ms)` : ''}`)
   }

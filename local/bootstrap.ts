@@ -19,12 +19,18 @@ export interface AdminFile {
  */
 export async function ensureAdmin(env: Bindings, dataDir: string): Promise<AdminFile> {
   const sql = openDb(env)
-  let [row] = (await sql.query('SELECT credential_version, created_at FROM employee WHERE employee_id = $1', [ADMIN_ID])) as Array<{
+  let [row] = (await sql.query('SELECT credential_version, created_at FROM employee WHERE employee_id = $1', [
+    ADMIN_ID,
+  ])) as Array<{
     credential_version: number
     created_at: Date
   }>
   if (!row) {
-    const created = createEmployeeRow(sql, { employee_id: ADMIN_ID, name: 'Administrator', is_ai_agent: false, role: 'admin', skills_badge: [] }, new Date())
+    const created = createEmployeeRow(
+      sql,
+      { employee_id: ADMIN_ID, name: 'Administrator', is_ai_agent: false, role: 'admin', skills_badge: [] },
+      new Date(),
+    )
     await created.write
     row = { credential_version: 1, created_at: new Date(created.created_at) }
   }

@@ -22,7 +22,10 @@ interface Identity {
 const UNAVAILABLE = 3
 const BAD_CREDENTIALS = 4
 
-export function httpBrokerHooks(target: HookTarget, onError: (msg: string) => void = () => {}): BrokerHooks & { usernameOf(client: Client): string | undefined } {
+export function httpBrokerHooks(
+  target: HookTarget,
+  onError: (msg: string) => void = () => {},
+): BrokerHooks & { usernameOf(client: Client): string | undefined } {
   const identities = new WeakMap<Client, Identity>()
   const ask = async <T>(path: string, body: unknown): Promise<T> => {
     if (!target.url) throw new Error('workers are not up yet')
@@ -39,7 +42,11 @@ export function httpBrokerHooks(target: HookTarget, onError: (msg: string) => vo
   return {
     usernameOf: (client) => identities.get(client)?.username,
     authenticate(client, username, password, done) {
-      ask<AuthnReply>(BROKER_HOOK_PATHS.authn, { clientid: client.id, username: username ?? '', password: password?.toString('utf8') ?? '' }).then(
+      ask<AuthnReply>(BROKER_HOOK_PATHS.authn, {
+        clientid: client.id,
+        username: username ?? '',
+        password: password?.toString('utf8') ?? '',
+      }).then(
         (r) => {
           if (r.result !== 'allow') return done(refused(BAD_CREDENTIALS, 'not authorized'), false)
           identities.set(client, { username: username ?? '', superuser: r.is_superuser })
@@ -58,7 +65,12 @@ export function httpBrokerHooks(target: HookTarget, onError: (msg: string) => vo
       if (!who) return done(new Error('not authenticated'))
       if (who.superuser) return done(null)
       // aedes drops the connection on a refused publish; EMQX does with `deny_action = disconnect`.
-      ask<AuthzReply>(BROKER_HOOK_PATHS.authz, { clientid: client.id, username: who.username, topic: packet.topic, action: 'publish' }).then(
+      ask<AuthzReply>(BROKER_HOOK_PATHS.authz, {
+        clientid: client.id,
+        username: who.username,
+        topic: packet.topic,
+        action: 'publish',
+      }).then(
         (r) => done(r.result === 'allow' ? null : new Error(`publish to ${packet.topic} not authorized`)),
         (err: Error) => {
           onError(`authz hook: ${err.message}`)
@@ -71,7 +83,12 @@ export function httpBrokerHooks(target: HookTarget, onError: (msg: string) => vo
       if (!who) return done(null, null)
       if (who.superuser) return done(null, sub)
       // A null subscription is granted as 0x80 (failure); the connection stays.
-      ask<AuthzReply>(BROKER_HOOK_PATHS.authz, { clientid: client.id, username: who.username, topic: sub.topic, action: 'subscribe' }).then(
+      ask<AuthzReply>(BROKER_HOOK_PATHS.authz, {
+        clientid: client.id,
+        username: who.username,
+        topic: sub.topic,
+        action: 'subscribe',
+      }).then(
         (r) => done(null, r.result === 'allow' ? sub : null),
         (err: Error) => {
           onError(`authz hook: ${err.message}`)

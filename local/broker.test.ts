@@ -89,7 +89,10 @@ describe('embedded broker', () => {
   it('sets TCP_NODELAY on every accepted socket, TCP and WebSocket', async () => {
     const spy = vi.spyOn(net.Socket.prototype, 'setNoDelay')
     try {
-      for (const [url, port] of [[broker.url, broker.mqttPort], [broker.wsUrl!, broker.wsPort!]] as const) {
+      for (const [url, port] of [
+        [broker.url, broker.mqttPort],
+        [broker.wsUrl!, broker.wsPort!],
+      ] as const) {
         spy.mockClear()
         await open(url)
         // The broker's side of this connection is the socket whose local port is the listener's.

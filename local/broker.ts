@@ -24,12 +24,12 @@ export type BrokerHooks = Pick<AedesOptions, 'authenticate' | 'authorizePublish'
 
 export interface EmbeddedBrokerOptions {
   /** default 127.0.0.1 */
-  host?: string
+  host?: string | undefined
   /** 0 = ephemeral */
   mqttPort: number
   /** null/undefined = no WebSocket listener */
   wsPort?: number | null
-  hooks?: BrokerHooks
+  hooks?: BrokerHooks | undefined
 }
 
 /** MQTT.js in browsers connects to this path by default. */
@@ -55,7 +55,9 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   let wss: WebSocketServer | null = null
 
   const shutdown = async (): Promise<void> => {
-    const closing = [tcpServer, httpServer].filter((s): s is http.Server | net.Server => s?.listening === true).map(closeServer)
+    const closing = [tcpServer, httpServer]
+      .filter((s): s is http.Server | net.Server => s?.listening === true)
+      .map(closeServer)
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
     wss?.close()
     for (const socket of sockets) socket.destroy()

@@ -25,7 +25,8 @@ export async function loadOrCreateKeys(dataDir: string): Promise<LocalKeys> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as LocalKeys
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is unreadable: ${(err as Error).message}`)
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${file} is unreadable: ${(err as Error).message}`, { cause: err })
   }
   const keys = await generateKeys()
   await writeFile(file, JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })

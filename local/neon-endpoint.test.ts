@@ -40,11 +40,16 @@ function driverSuite(startBackend: () => Promise<Backend>): void {
   })
 
   it('returns booleans as booleans', async () => {
-    expect(await sql.query('SELECT true AS t, false AS f, $1::boolean AS p', [false])).toEqual([{ t: true, f: false, p: false }])
+    expect(await sql.query('SELECT true AS t, false AS f, $1::boolean AS p', [false])).toEqual([
+      { t: true, f: false, p: false },
+    ])
   })
 
   it('returns int, bigint and numeric like node-postgres would', async () => {
-    const [row] = await sql.query('SELECT 42::int AS i, 9007199254740993::bigint AS b, 12.50::numeric AS n, $1::int + 1 AS p', [41])
+    const [row] = await sql.query(
+      'SELECT 42::int AS i, 9007199254740993::bigint AS b, 12.50::numeric AS n, $1::int + 1 AS p',
+      [41],
+    )
     expect(row).toEqual({ i: 42, b: '9007199254740993', n: '12.50', p: 42 })
   })
 
@@ -77,17 +82,37 @@ function driverSuite(startBackend: () => Promise<Backend>): void {
 
   it('accepts a JSON param and stores it', async () => {
     const doc = { k: 'v', n: [1, 2], nested: { ok: true } }
-    await sql.query('INSERT INTO items (id, name, doc, tags, at) VALUES ($1, $2, $3, $4, now())', [1, 'one', doc, ['red', 'blue']])
+    await sql.query('INSERT INTO items (id, name, doc, tags, at) VALUES ($1, $2, $3, $4, now())', [
+      1,
+      'one',
+      doc,
+      ['red', 'blue'],
+    ])
     const [row] = await sql.query(`SELECT doc, doc->>'k' AS k, tags FROM items WHERE id = $1`, [1])
     expect(row).toEqual({ doc, k: 'v', tags: ['red', 'blue'] })
   })
 
   it('gives rowCount, command and fields with fullResults', async () => {
-    const ins = await sql.query('INSERT INTO items (id, name) VALUES ($1, $2), ($3, $4)', [10, 'ten', 11, 'eleven'], { fullResults: true })
+    const ins = await sql.query('INSERT INTO items (id, name) VALUES ($1, $2), ($3, $4)', [10, 'ten', 11, 'eleven'], {
+      fullResults: true,
+    })
     expect(ins).toMatchObject({ command: 'INSERT', rowCount: 2, rows: [] })
-    const sel = await sql.query('SELECT id, name FROM items WHERE id >= 10 ORDER BY id', [], { fullResults: true, arrayMode: true })
-    expect(sel).toMatchObject({ command: 'SELECT', rowCount: 2, rows: [[10, 'ten'], [11, 'eleven']] })
-    expect(sel.fields.map((f) => [f.name, f.dataTypeID])).toEqual([['id', 23], ['name', 25]])
+    const sel = await sql.query('SELECT id, name FROM items WHERE id >= 10 ORDER BY id', [], {
+      fullResults: true,
+      arrayMode: true,
+    })
+    expect(sel).toMatchObject({
+      command: 'SELECT',
+      rowCount: 2,
+      rows: [
+        [10, 'ten'],
+        [11, 'eleven'],
+      ],
+    })
+    expect(sel.fields.map((f) => [f.name, f.dataTypeID])).toEqual([
+      ['id', 23],
+      ['name', 25],
+    ])
   })
 
   it('commits a batch transaction', async () => {
@@ -97,7 +122,10 @@ function driverSuite(startBackend: () => Promise<Backend>): void {
       sql.query('SELECT count(*)::int AS n FROM items WHERE id IN (20, 21)'),
     ])
     expect(count).toEqual([{ n: 2 }])
-    expect(await sql.query('SELECT name FROM items WHERE id IN (20, 21) ORDER BY id')).toEqual([{ name: 'twenty' }, { name: 'twenty-one' }])
+    expect(await sql.query('SELECT name FROM items WHERE id IN (20, 21) ORDER BY id')).toEqual([
+      { name: 'twenty' },
+      { name: 'twenty-one' },
+    ])
   })
 
   it('rolls back a batch whose second query fails', async () => {
@@ -110,17 +138,26 @@ function driverSuite(startBackend: () => Promise<Backend>): void {
   })
 
   it('honours the batch isolation level and read-only flag', async () => {
-    const [[iso], [ro]] = await sql.transaction(
-      [sql.query(`SELECT current_setting('transaction_isolation') AS v`), sql.query(`SELECT current_setting('transaction_read_only') AS v`)],
+    const [isoRows, roRows] = await sql.transaction(
+      [
+        sql.query(`SELECT current_setting('transaction_isolation') AS v`),
+        sql.query(`SELECT current_setting('transaction_read_only') AS v`),
+      ],
       { isolationLevel: 'Serializable', readOnly: true },
     )
-    expect([iso, ro]).toEqual([{ v: 'serializable' }, { v: 'on' }])
+    expect([isoRows?.[0], roRows?.[0]]).toEqual([{ v: 'serializable' }, { v: 'on' }])
   })
 
   it('surfaces a unique violation as NeonDbError code 23505', async () => {
     await sql.query('INSERT INTO items (id, name) VALUES (40, $1)', ['dup'])
     const err = await sql.query('INSERT INTO items (id, name) VALUES (41, $1)', ['dup']).catch((e: unknown) => e)
-    expect(err).toMatchObject({ name: 'NeonDbError', code: '23505', constraint: 'items_name_key', table: 'items', severity: 'ERROR' })
+    expect(err).toMatchObject({
+      name: 'NeonDbError',
+      code: '23505',
+      constraint: 'items_name_key',
+      table: 'items',
+      severity: 'ERROR',
+    })
   })
 
   it('rejects a syntax error instead of hanging', async () => {
@@ -134,11 +171,17 @@ function driverSuite(startBackend: () => Promise<Backend>): void {
 
   it('keeps concurrent transactions apart', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => 100 + i)
-    await Promise.all(ids.map((id) => sql.transaction([
-      sql.query('INSERT INTO items (id, name) VALUES ($1, $2)', [id, `n${id}`]),
-      sql.query('UPDATE items SET doc = $2 WHERE id = $1', [id, { id }]),
-      ...(id % 3 === 0 ? [sql.query('SELECT 1 / 0')] : []),
-    ]).catch(() => 'rolled back')))
+    await Promise.all(
+      ids.map((id) =>
+        sql
+          .transaction([
+            sql.query('INSERT INTO items (id, name) VALUES ($1, $2)', [id, `n${id}`]),
+            sql.query('UPDATE items SET doc = $2 WHERE id = $1', [id, { id }]),
+            ...(id % 3 === 0 ? [sql.query('SELECT 1 / 0')] : []),
+          ])
+          .catch(() => 'rolled back'),
+      ),
+    )
     const rows = await sql.query('SELECT id, doc FROM items WHERE id >= 100 ORDER BY id')
     expect(rows).toEqual(ids.filter((id) => id % 3 !== 0).map((id) => ({ id, doc: { id } })))
   })
@@ -173,12 +216,18 @@ describe('neon endpoint protocol edges', () => {
     await pglite?.close()
   })
 
-  const post = (body: string, extra: Record<string, string> = {}) => fetch(ep.url, { method: 'POST', body, headers: { ...headers, ...extra } })
+  const post = (body: string, extra: Record<string, string> = {}) =>
+    fetch(ep.url, { method: 'POST', body, headers: { ...headers, ...extra } })
 
   it('answers a raw request with raw text rows', async () => {
     const res = await post(JSON.stringify({ query: 'SELECT $1::int AS n, true AS b, NULL AS z', params: ['7'] }))
     expect(res.status).toBe(200)
-    expect(await res.json()).toMatchObject({ rows: [['7', 't', null]], command: 'SELECT', rowCount: 1, rowAsArray: true })
+    expect(await res.json()).toMatchObject({
+      rows: [['7', 't', null]],
+      command: 'SELECT',
+      rowCount: 1,
+      rowAsArray: true,
+    })
   })
 
   it('requires the Neon-Connection-String header', async () => {
@@ -196,7 +245,9 @@ describe('neon endpoint protocol edges', () => {
   })
 
   it('answers 400 to an unknown isolation level', async () => {
-    const res = await post(JSON.stringify({ queries: [{ query: 'SELECT 1', params: [] }] }), { 'neon-batch-isolation-level': 'Chaos' })
+    const res = await post(JSON.stringify({ queries: [{ query: 'SELECT 1', params: [] }] }), {
+      'neon-batch-isolation-level': 'Chaos',
+    })
     expect(res.status).toBe(400)
   })
 
@@ -207,7 +258,9 @@ describe('neon endpoint protocol edges', () => {
   })
 
   it('rejects a taken port with a one-line message', async () => {
-    await expect(startNeonEndpoint({ databaseUrl: pglite.url, port: ep.port })).rejects.toThrow(`port ${ep.port} is already in use`)
+    await expect(startNeonEndpoint({ databaseUrl: pglite.url, port: ep.port })).rejects.toThrow(
+      `port ${ep.port} is already in use`,
+    )
   })
 
   it('answers 503 when the database cannot be reached, and keeps running', async () => {
@@ -215,7 +268,9 @@ describe('neon endpoint protocol edges', () => {
     const down = await startNeonEndpoint({ databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres` })
     try {
       neonConfig.fetchEndpoint = down.url
-      const err = await neon(CONNECTION_STRING).query('SELECT 1').catch((e: unknown) => e)
+      const err = await neon(CONNECTION_STRING)
+        .query('SELECT 1')
+        .catch((e: unknown) => e)
       expect(String((err as Error).message)).toMatch(/HTTP status 503.*database unavailable/)
     } finally {
       await down.close()

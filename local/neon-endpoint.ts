@@ -27,15 +27,34 @@ const ISOLATION: Record<string, string> = {
 }
 
 // Postgres error fields the driver copies onto NeonDbError (its list `hi`).
-const ERROR_FIELDS = ['severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine'] as const
+const ERROR_FIELDS = [
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+] as const
 
 // Clients whose ROLLBACK failed: they may still be inside the transaction, so never reuse them.
 const unusable = new WeakSet<PoolClient>()
 
 /** An error that becomes a plain HTTP reply instead of a Postgres error body. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -47,9 +66,9 @@ class HttpError extends Error {
  */
 export async function startNeonEndpoint(opts: {
   databaseUrl: string
-  host?: string
+  host?: string | undefined
   port?: number
-  maxConnections?: number
+  maxConnections?: number | undefined
 }): Promise<NeonEndpoint> {
   const host = opts.host ?? '127.0.0.1'
   const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.maxConnections ?? 10 })
@@ -59,7 +78,9 @@ export async function startNeonEndpoint(opts: {
   // caller may stop or drop the database right after it.
   const open = new Set<Promise<void>>()
   pool.on('connect', (client) => {
-    const ended: Promise<void> = new Promise((resolve) => client.once('end', resolve)).then(() => void open.delete(ended))
+    const ended: Promise<void> = new Promise((resolve) => client.once('end', resolve)).then(
+      () => void open.delete(ended),
+    )
     open.add(ended)
   })
 
@@ -74,7 +95,12 @@ export async function startNeonEndpoint(opts: {
   } catch (err) {
     await pool.end()
     const code = (err as NodeJS.ErrnoException).code
-    throw new Error(code === 'EADDRINUSE' ? `port ${opts.port} is already in use` : `cannot listen on ${host}:${opts.port}: ${messageOf(err)}`)
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `port ${opts.port} is already in use`
+        : `cannot listen on ${host}:${opts.port}: ${messageOf(err)}`,
+      { cause: err },
+    )
   }
 
   const port = (server.address() as AddressInfo).port
@@ -193,12 +219,23 @@ async function run(client: PoolClient, { query, params }: SqlQuery) {
   // Neon runs every query as an unnamed prepared statement, so several statements in one query
   // string fail there; the extended protocol makes them fail here too.
   const config: QueryArrayConfig & { queryMode: 'extended' } = {
-    text: query, values: params, rowMode: 'array', types: rawText, queryMode: 'extended',
+    text: query,
+    values: params,
+    rowMode: 'array',
+    types: rawText,
+    queryMode: 'extended',
   }
   const result: QueryArrayResult = await client.query(config)
   return {
-    fields: result.fields.map(({ name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format }) =>
-      ({ name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format })),
+    fields: result.fields.map(({ name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format }) => ({
+      name,
+      tableID,
+      columnID,
+      dataTypeID,
+      dataTypeSize,
+      dataTypeModifier,
+      format,
+    })),
     rows: result.rows,
     command: result.command,
     rowCount: result.rowCount,

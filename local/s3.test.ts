@@ -13,14 +13,24 @@ describe('local S3 (s3rver)', () => {
       const url = `${s3.endpoint}/${s3.bucket}/u/emp_a/f_1/a.txt`
       const preflight = await fetch(url, {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'content-type',
+        },
       })
       expect(preflight.status).toBe(200)
       expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
       expect(preflight.headers.get('access-control-allow-methods')).toContain('PUT')
-      expect((await fetch(url, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'hello' })).status).toBe(200)
+      expect(
+        (await fetch(url, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'hello' })).status,
+      ).toBe(200)
       const got = await fetch(url, { headers: { origin: 'https://app.example.com' } })
-      expect([got.status, await got.text(), got.headers.get('access-control-allow-origin')]).toEqual([200, 'hello', '*'])
+      expect([got.status, await got.text(), got.headers.get('access-control-allow-origin')]).toEqual([
+        200,
+        'hello',
+        '*',
+      ])
       expect((await stat(s3.directory)).isDirectory()).toBe(true)
     } finally {
       await s3.close()

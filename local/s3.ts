@@ -13,7 +13,9 @@ export interface LocalS3 {
   /** Where the objects are. */
   directory: string
   /** The workers' storage bindings for this server. */
-  bindings: Required<Pick<Bindings, 'S3_ENDPOINT' | 'S3_BUCKET' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY'>>
+  bindings: Required<
+    Pick<Bindings, 'S3_ENDPOINT' | 'S3_BUCKET' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY'>
+  >
   close(): Promise<void>
 }
 
@@ -36,12 +38,19 @@ const CORS = `<CORSConfiguration><CORSRule>
  * An S3-compatible server (s3rver) with one bucket, for `npm start` and the tests. Objects live
  * in `directory`, or in a temporary directory removed on close.
  */
-export async function startLocalS3(o: { host?: string; publicHost?: string; port?: number; directory?: string; bucket?: string } = {}): Promise<LocalS3> {
+export async function startLocalS3(
+  o: { host?: string; publicHost?: string; port?: number; directory?: string; bucket?: string } = {},
+): Promise<LocalS3> {
   const host = o.host ?? '127.0.0.1'
   const bucket = o.bucket ?? LOCAL_S3_BUCKET
   const directory = o.directory ?? (await mkdtemp(join(tmpdir(), 'mchat-s3-')))
   await mkdir(directory, { recursive: true })
-  const s3 = new S3rver({ directory, silent: true, vhostBuckets: false, configureBuckets: [{ name: bucket, configs: [CORS] }] })
+  const s3 = new S3rver({
+    directory,
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: [{ name: bucket, configs: [CORS] }],
+  })
   await s3.configureBuckets()
   const server = createServer(s3.callback())
   let port: number
@@ -57,7 +66,13 @@ export async function startLocalS3(o: { host?: string; publicHost?: string; port
     endpoint,
     bucket,
     directory,
-    bindings: { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_REGION: 'us-east-1', S3_ACCESS_KEY_ID: S3RVER_KEY, S3_SECRET_ACCESS_KEY: S3RVER_KEY },
+    bindings: {
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: S3RVER_KEY,
+      S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+    },
     async close() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

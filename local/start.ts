@@ -113,9 +113,22 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       wsUrl = broker.wsUrl
       brokerPort = broker.mqttPort
       if (hooks) {
-        const api = await startBrokerApi({ aedes: broker.aedes, usernameOf: hooks.usernameOf, host: '127.0.0.1', port: 0, key: 'mchat-workers', secret: randomBytes(24).toString('base64url') })
+        const api = await startBrokerApi({
+          aedes: broker.aedes,
+          usernameOf: hooks.usernameOf,
+          host: '127.0.0.1',
+          port: 0,
+          key: 'mchat-workers',
+          secret: randomBytes(24).toString('base64url'),
+        })
         stops.push(() => api.close())
-        brokerBindings = { BROKER_HOOK_SECRET: hookTarget.secret, BROKER_ENFORCES_IDENTITY: 'true', BROKER_API_URL: api.url, BROKER_API_KEY: api.key, BROKER_API_SECRET: api.secret }
+        brokerBindings = {
+          BROKER_HOOK_SECRET: hookTarget.secret,
+          BROKER_ENFORCES_IDENTITY: 'true',
+          BROKER_API_URL: api.url,
+          BROKER_API_KEY: api.key,
+          BROKER_API_SECRET: api.secret,
+        }
       }
     } else {
       brokerPort = Number(new URL(mqttUrl).port || 1883)
@@ -126,7 +139,12 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     stops.push(() => limiter.close())
 
     // Object storage: clients upload and download there directly; the workers only sign.
-    const s3 = await startLocalS3({ host: o.host, publicHost: o.publicHost, port: o.s3Port ?? 0, directory: resolve(dataDir, 's3') })
+    const s3 = await startLocalS3({
+      host: o.host,
+      publicHost: o.publicHost,
+      port: o.s3Port ?? 0,
+      directory: resolve(dataDir, 's3'),
+    })
     stops.push(() => s3.close())
 
     const env: Bindings = {
@@ -153,7 +171,12 @@ export async function startSystem(o: SystemOptions): Promise<System> {
     let ops: { url: string; metrics: RelayMetrics } | null = null
     if (o.opsPort !== null && o.opsPort !== undefined) {
       const metrics = createRelayMetrics({ relay: o.relayId ?? 'mchat-relay-local' })
-      const server = await startOpsServer({ host: o.opsHost ?? o.host, port: o.opsPort, metrics, ready: () => relayReady() })
+      const server = await startOpsServer({
+        host: o.opsHost ?? o.host,
+        port: o.opsPort,
+        metrics,
+        ready: () => relayReady(),
+      })
       stops.push(() => server.close())
       ops = { url: server.url, metrics }
     }
@@ -182,7 +205,21 @@ export async function startSystem(o: SystemOptions): Promise<System> {
       stops.push(() => web.close())
       webUrl = web.url
     }
-    return { admin, mqttUrl, wsUrl, workerUrl: workers.url, databaseKind: o.databaseUrl ? 'postgres' : 'pglite', databaseUrl, neonEndpoint: neonEndpoint.url, limiterKind: limiter.kind, s3Endpoint: s3.endpoint, webUrl, opsUrl: ops?.url ?? null, relay, stop }
+    return {
+      admin,
+      mqttUrl,
+      wsUrl,
+      workerUrl: workers.url,
+      databaseKind: o.databaseUrl ? 'postgres' : 'pglite',
+      databaseUrl,
+      neonEndpoint: neonEndpoint.url,
+      limiterKind: limiter.kind,
+      s3Endpoint: s3.endpoint,
+      webUrl,
+      opsUrl: ops?.url ?? null,
+      relay,
+      stop,
+    }
   } catch (err) {
     await stop()
     throw err
@@ -190,7 +227,22 @@ export async function startSystem(o: SystemOptions): Promise<System> {
 }
 
 // Worker settings `npm start` takes from its environment.
-const PASSED_THROUGH = ['RATE_LIMIT_MESSAGE', 'RATE_LIMIT_MANAGEMENT', 'RATE_LIMIT_TIMEOUT_MS', 'RATE_LIMIT_ON_ERROR', 'RATE_LIMIT_PREFIX', 'CHALLENGE_TTL_SECONDS', 'BROKER_HOOK_SECRET', 'BROKER_ENFORCES_IDENTITY', 'BROKER_API_URL', 'BROKER_API_KEY', 'BROKER_API_SECRET', 'RATE_LIMIT_AGENT', 'AGENT_WEBHOOK_ALLOW_HOSTS', 'AGENT_BLOCKED_WORDS'] as const
+const PASSED_THROUGH = [
+  'RATE_LIMIT_MESSAGE',
+  'RATE_LIMIT_MANAGEMENT',
+  'RATE_LIMIT_TIMEOUT_MS',
+  'RATE_LIMIT_ON_ERROR',
+  'RATE_LIMIT_PREFIX',
+  'CHALLENGE_TTL_SECONDS',
+  'BROKER_HOOK_SECRET',
+  'BROKER_ENFORCES_IDENTITY',
+  'BROKER_API_URL',
+  'BROKER_API_KEY',
+  'BROKER_API_SECRET',
+  'RATE_LIMIT_AGENT',
+  'AGENT_WEBHOOK_ALLOW_HOSTS',
+  'AGENT_BLOCKED_WORDS',
+] as const
 // A local agent (npm run agent:example) is reachable out of the box; a deployment lists nothing.
 const LOCAL_DEFAULTS = { AGENT_WEBHOOK_ALLOW_HOSTS: '127.0.0.1,localhost' }
 
@@ -218,7 +270,10 @@ export async function main(): Promise<void> {
     webPort: process.env.MCHAT_WEB_PORT === 'off' ? null : port('MCHAT_WEB_PORT', 8080),
     opsPort: process.env.MCHAT_OPS_PORT === 'off' ? null : port('MCHAT_OPS_PORT', 9464),
     opsHost: process.env.MCHAT_OPS_HOST || undefined,
-    bindings: { ...LOCAL_DEFAULTS, ...Object.fromEntries(PASSED_THROUGH.filter((k) => process.env[k]).map((k) => [k, process.env[k]])) },
+    bindings: {
+      ...LOCAL_DEFAULTS,
+      ...Object.fromEntries(PASSED_THROUGH.filter((k) => process.env[k]).map((k) => [k, process.env[k]])),
+    },
     shareGroup: process.env.MCHAT_SHARE_GROUP,
   }
   const system = await startSystem(options)
@@ -230,7 +285,9 @@ export async function main(): Promise<void> {
       `  admin credentials: ${adminFile}`,
       `  object storage (S3): ${system.s3Endpoint}`,
       ...(system.webUrl ? [`  admin web: ${system.webUrl} (sign in with admin.json)`] : []),
-      ...(system.opsUrl ? [`  relay metrics and health: ${system.opsUrl}/metrics, ${system.opsUrl}/healthz, ${system.opsUrl}/livez`] : []),
+      ...(system.opsUrl
+        ? [`  relay metrics and health: ${system.opsUrl}/metrics, ${system.opsUrl}/healthz, ${system.opsUrl}/livez`]
+        : []),
       `  connect as the admin: client id ${c.mqtt_username}.<device>, username ${c.mqtt_username}, password from admin.json; then publish`,
       `  {"action":"auth.bind","mqtt_password":"<password>"} to mchat/msg/req/${c.mqtt_username}.cli/1 and read mchat/msg/resp/${c.mqtt_username}.cli/+`,
     ].join('\n'),

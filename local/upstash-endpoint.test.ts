@@ -21,7 +21,13 @@ function endpointSuite(kind: UpstashEndpoint['kind'], redisUrl?: string): void {
   const prefix = (): string => `${suite}${randomUUID()}:`
 
   const limiter = (r: Redis = redis): Ratelimit =>
-    new Ratelimit({ redis: r, limiter: Ratelimit.slidingWindow(3, '10 s'), ephemeralCache: false, analytics: false, prefix: prefix() })
+    new Ratelimit({
+      redis: r,
+      limiter: Ratelimit.slidingWindow(3, '10 s'),
+      ephemeralCache: false,
+      analytics: false,
+      prefix: prefix(),
+    })
 
   beforeAll(async () => {
     endpoint = await startUpstashEndpoint({ redisUrl, token: TOKEN })
@@ -83,11 +89,19 @@ function endpointSuite(kind: UpstashEndpoint['kind'], redisUrl?: string): void {
     const wrong = new Redis({ url: endpoint.url, token: 'not-the-token', retry: false })
     await expect(wrong.get('anything')).rejects.toThrow(/Unauthorized/)
 
-    const raw = await fetch(endpoint.url, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: '["PING"]' })
+    const raw = await fetch(endpoint.url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer nope' },
+      body: '["PING"]',
+    })
     expect(raw.status).toBe(401)
     expect(await raw.json()).toEqual({ error: expect.any(String) })
 
-    const bad = await fetch(`${endpoint.url}/pipeline`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '[["PING"' })
+    const bad = await fetch(`${endpoint.url}/pipeline`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '[["PING"',
+    })
     expect(bad.status).toBe(400)
     expect(await bad.json()).toEqual({ error: expect.any(String) })
   })
@@ -97,7 +111,12 @@ function endpointSuite(kind: UpstashEndpoint['kind'], redisUrl?: string): void {
     const res = await fetch(`${endpoint.url}/pipeline`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify([['SET', `${key}p`, 'é'], ['GET', `${key}p`], ['LPUSH', `${key}p`, 'x'], ['INCRBY', `${key}n`, 5]]),
+      body: JSON.stringify([
+        ['SET', `${key}p`, 'é'],
+        ['GET', `${key}p`],
+        ['LPUSH', `${key}p`, 'x'],
+        ['INCRBY', `${key}n`, 5],
+      ]),
     })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual([{ result: 'OK' }, { result: 'é' }, { error: expect.any(String) }, { result: 5 }])
@@ -116,7 +135,11 @@ function endpointSuite(kind: UpstashEndpoint['kind'], redisUrl?: string): void {
     pinClockInsideAWindow()
     const rl = limiter()
     const allowed = [await rl.limit('alice'), await rl.limit('alice'), await rl.limit('alice')]
-    expect(allowed.map((r) => [r.success, r.remaining])).toEqual([[true, 2], [true, 1], [true, 0]])
+    expect(allowed.map((r) => [r.success, r.remaining])).toEqual([
+      [true, 2],
+      [true, 1],
+      [true, 0],
+    ])
     const refused = await rl.limit('alice')
     expect(refused.success).toBe(false)
     expect(refused.remaining).toBe(0)
@@ -182,7 +205,9 @@ describe('Upstash REST endpoint start-up', () => {
   it('rejects with one clear line when Redis is unreachable', async () => {
     const port = await freePort()
     const start = startUpstashEndpoint({ redisUrl: `redis://127.0.0.1:${port}`, token: TOKEN })
-    await expect(start).rejects.toThrow(new RegExp(`^Redis not reachable at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`))
+    await expect(start).rejects.toThrow(
+      new RegExp(`^Redis not reachable at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    )
   })
 })
 
@@ -201,9 +226,19 @@ describe('the workers’ limiter client when the store is slower than RATE_LIMIT
         RATE_LIMIT_MESSAGE: '999999/10s',
         RATE_LIMIT_TIMEOUT_MS: '50',
       } as Bindings
-      expect(await checkRateLimit(env, 'message', 'alice', 'msg.send_private')).toEqual({ allowed: true, reason: 'store-unavailable' })
+      expect(await checkRateLimit(env, 'message', 'alice', 'msg.send_private')).toEqual({
+        allowed: true,
+        reason: 'store-unavailable',
+      })
       const logged = warn.mock.calls.map((c) => JSON.parse(String(c[0])))
-      expect(logged).toEqual([{ event: 'ratelimit_unavailable', policy: 'open', action: 'msg.send_private', error: expect.stringMatching(/timeout/i) }])
+      expect(logged).toEqual([
+        {
+          event: 'ratelimit_unavailable',
+          policy: 'open',
+          action: 'msg.send_private',
+          error: expect.stringMatching(/timeout/i),
+        },
+      ])
     } finally {
       warn.mockRestore()
       silent.closeAllConnections()

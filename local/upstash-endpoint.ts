@@ -27,13 +27,48 @@ const START_TIMEOUT_MS = 5000
 
 // Commands that change the state of the shared connection, or never answer; over REST they
 // would break every other request multiplexed onto it.
-const CONNECTION_COMMANDS = new Set(['multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'auth', 'hello', 'reset',
-  'quit', 'client', 'monitor', 'sync', 'psync', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe',
-  'sunsubscribe', 'blpop', 'brpop', 'blmove', 'brpoplpush', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup',
-  'wait', 'waitaof', 'shutdown', 'debug'])
+const CONNECTION_COMMANDS = new Set([
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
+  'select',
+  'auth',
+  'hello',
+  'reset',
+  'quit',
+  'client',
+  'monitor',
+  'sync',
+  'psync',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'blpop',
+  'brpop',
+  'blmove',
+  'brpoplpush',
+  'blmpop',
+  'bzpopmin',
+  'bzpopmax',
+  'bzmpop',
+  'xread',
+  'xreadgroup',
+  'wait',
+  'waitaof',
+  'shutdown',
+  'debug',
+])
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -44,7 +79,7 @@ class HttpError extends Error {
  * locally. `onCommand` sees every command a client sent, before any rewriting.
  */
 export async function startUpstashEndpoint(o: {
-  redisUrl?: string
+  redisUrl?: string | undefined
   token: string
   host?: string
   port?: number
@@ -98,7 +133,8 @@ export async function startUpstashEndpoint(o: {
       send('error' in r ? 400 : 200, r)
       return
     }
-    if (!Array.isArray(body) || body.length === 0) throw new HttpError(400, 'ERR expected a non-empty array of commands')
+    if (!Array.isArray(body) || body.length === 0)
+      throw new HttpError(400, 'ERR expected a non-empty array of commands')
     const commands = body.map(commandOf)
     if (path === '/pipeline') {
       const replies: Reply[] = []
@@ -111,7 +147,12 @@ export async function startUpstashEndpoint(o: {
     const prepared = commands.map((c) => scripts.prepare(c))
     try {
       const replies = await backend.transaction(prepared.map((p) => p.fallback ?? p.command))
-      send(200, replies.map((r, i) => ('result' in r && prepared[i]!.result !== undefined ? { result: prepared[i]!.result } : r)))
+      send(
+        200,
+        replies.map((r, i) =>
+          'result' in r && prepared[i]!.result !== undefined ? { result: prepared[i]!.result } : r,
+        ),
+      )
     } catch (err) {
       send(400, { error: messageOf(err) })
     }
@@ -154,7 +195,10 @@ class ScriptMap {
     if ((lower === 'evalsha' || lower === 'evalsha_ro') && args.length > 0) {
       const stripped = this.byOriginalSha.get(args[0]!.toLowerCase())
       if (stripped === undefined) return { command }
-      return { command: [name, sha1(stripped), ...args.slice(1)], fallback: [lower.replace('sha', ''), stripped, ...args.slice(1)] }
+      return {
+        command: [name, sha1(stripped), ...args.slice(1)],
+        fallback: [lower.replace('sha', ''), stripped, ...args.slice(1)],
+      }
     }
     if (lower === 'script' && args[0]?.toLowerCase() === 'load' && args.length === 2) {
       const { sha, stripped } = this.remember(args[1]!)
@@ -204,7 +248,7 @@ async function connectRedis(url: string): Promise<Backend> {
     await Promise.race([redis.connect().then(() => redis.ping()), silent])
   } catch (err) {
     redis.disconnect()
-    throw new Error(`Redis not reachable at ${redact(url)}: ${lastError || messageOf(err)}`)
+    throw new Error(`Redis not reachable at ${redact(url)}: ${lastError || messageOf(err)}`, { cause: err })
   } finally {
     clearTimeout(deadline)
   }
@@ -248,7 +292,9 @@ function embeddedBackend(): Backend {
     const lower = name.toLowerCase()
     if (CONNECTION_COMMANDS.has(lower)) return notAllowed(name)
     const f = mock[lower]
-    return known.has(lower) && typeof f === 'function' ? (f as (...args: string[]) => Promise<unknown>).bind(mock) : new Error(`ERR unknown command '${name}'`)
+    return known.has(lower) && typeof f === 'function'
+      ? (f as (...args: string[]) => Promise<unknown>).bind(mock)
+      : new Error(`ERR unknown command '${name}'`)
   }
   const call = async ([name, ...args]: string[]): Promise<unknown> => {
     const lower = name!.toLowerCase()
@@ -267,7 +313,13 @@ function embeddedBackend(): Backend {
         const unknown = commands.map(([name]) => method(name!)).find((f) => f instanceof Error)
         if (unknown) throw new Error(`EXECABORT Transaction discarded because of previous errors: ${unknown.message}`)
         const replies: Reply[] = []
-        for (const c of commands) replies.push(await call(c).then((result) => ({ result }), (err) => ({ error: messageOf(err) })))
+        for (const c of commands)
+          replies.push(
+            await call(c).then(
+              (result) => ({ result }),
+              (err) => ({ error: messageOf(err) }),
+            ),
+          )
         return replies
       }),
     close: async () => {

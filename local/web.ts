@@ -8,7 +8,13 @@ import { listen } from './ports.ts'
 const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url))
 const DIST = join(WEB_DIR, 'dist')
 // What the bundle is made of: the app, and the SDK and contracts it imports.
-const SOURCES = [join(WEB_DIR, 'src'), join(WEB_DIR, 'index.html'), join(WEB_DIR, 'vite.config.ts'), fileURLToPath(new URL('../sdk/', import.meta.url)), fileURLToPath(new URL('../schema/', import.meta.url))]
+const SOURCES = [
+  join(WEB_DIR, 'src'),
+  join(WEB_DIR, 'index.html'),
+  join(WEB_DIR, 'vite.config.ts'),
+  fileURLToPath(new URL('../sdk/', import.meta.url)),
+  fileURLToPath(new URL('../schema/', import.meta.url)),
+]
 
 export interface WebServerOptions {
   host: string
@@ -74,7 +80,12 @@ export async function ensureWebBuild(info: (msg: string) => void = () => {}): Pr
   const nodeEnv = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
   try {
-    await build({ configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: 'warn', mode: 'production', build: { outDir: scratch, emptyOutDir: true } })
+    await build({
+      configFile: join(WEB_DIR, 'vite.config.ts'),
+      logLevel: 'warn',
+      mode: 'production',
+      build: { outDir: scratch, emptyOutDir: true },
+    })
     await rm(DIST, { recursive: true, force: true })
     await rename(scratch, DIST).catch(async (err: NodeJS.ErrnoException) => {
       // Another process swapped its build in first: theirs is as good as ours.
@@ -107,7 +118,12 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     }
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
     const send = (status: number, type: string, body: Buffer | string, cache: string) => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(body) })
+      res.writeHead(status, {
+        'content-type': type,
+        'cache-control': cache,
+        'x-content-type-options': 'nosniff',
+        'content-length': Buffer.byteLength(body),
+      })
       res.end(req.method === 'HEAD' ? undefined : body)
     }
     if (path === '/config.json') return send(200, TYPES['.json']!, config, 'no-store')
@@ -130,7 +146,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     await ensureWebBuild(info)
   } catch (err) {
     await new Promise<void>((r) => server.close(() => r()))
-    throw new Error(`admin web: build failed: ${(err as Error).message.split('\n')[0]}`)
+    throw new Error(`admin web: build failed: ${(err as Error).message.split('\n')[0]}`, { cause: err })
   }
   const host = o.host === '0.0.0.0' || o.host === '::' ? (o.publicHost ?? 'localhost') : o.host
   let closed: Promise<void> | null = null

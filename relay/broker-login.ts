@@ -7,7 +7,10 @@ import { RELAY_TOKEN, SERVICE_IDENTITY } from '../schema/index.ts'
  * (workers verify it with the relay's public key), so no extra secret is shared. MQTT.js reads
  * `options.password` at each connect but signing is async, so a fresh token is kept ready.
  */
-export async function brokerLogin(privateJwk: string, clientId: string): Promise<{ username: string; current(): string; keepFresh(client: MqttClient): () => void }> {
+export async function brokerLogin(
+  privateJwk: string,
+  clientId: string,
+): Promise<{ username: string; current(): string; keepFresh(client: MqttClient): () => void }> {
   const key = await importJWK(JSON.parse(privateJwk) as JWK, RELAY_TOKEN.alg)
   const ttl = SERVICE_IDENTITY.relayTokenTtlSeconds
   const mint = () =>
@@ -24,9 +27,15 @@ export async function brokerLogin(privateJwk: string, clientId: string): Promise
     username: SERVICE_IDENTITY.relayUsername,
     current: () => token,
     keepFresh(client) {
-      const timer = setInterval(() => {
-        mint().then((t) => (token = t), () => {})
-      }, (ttl / 4) * 1000)
+      const timer = setInterval(
+        () => {
+          mint().then(
+            (t) => (token = t),
+            () => {},
+          )
+        },
+        (ttl / 4) * 1000,
+      )
       timer.unref()
       const use = () => (client.options.password = token)
       client.on('reconnect', use)

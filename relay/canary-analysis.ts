@@ -79,12 +79,22 @@ export class CanaryAnalyzer {
       const success = samples.filter((s) => s.ok).length / samples.length
       const sorted = samples.map((s) => s.ms).sort((x, y) => x - y)
       const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!
-      const stats = { requests: samples.length, success_rate: Math.round(success * 10_000) / 10_000, p99_ms: Math.round(p99 * 100) / 100 }
-      const bad = success < a.success_rate ? `success rate ${stats.success_rate} < ${a.success_rate}` : a.max_p99_ms !== undefined && p99 > a.max_p99_ms ? `p99 ${stats.p99_ms} ms > ${a.max_p99_ms} ms` : null
+      const stats = {
+        requests: samples.length,
+        success_rate: Math.round(success * 10_000) / 10_000,
+        p99_ms: Math.round(p99 * 100) / 100,
+      }
+      const bad =
+        success < a.success_rate
+          ? `success rate ${stats.success_rate} < ${a.success_rate}`
+          : a.max_p99_ms !== undefined && p99 > a.max_p99_ms
+            ? `p99 ${stats.p99_ms} ms > ${a.max_p99_ms} ms`
+            : null
       if (bad) {
         const failures = (this.#failures.get(action) ?? 0) + 1
         this.#failures.set(action, failures)
-        if (failures >= a.failed_checks) this.#setWeight(table, action, 0, { event: 'canary_rollback', action, weight: 0, ...stats, reason: bad })
+        if (failures >= a.failed_checks)
+          this.#setWeight(table, action, 0, { event: 'canary_rollback', action, weight: 0, ...stats, reason: bad })
         continue
       }
       this.#failures.set(action, 0)
@@ -97,7 +107,10 @@ export class CanaryAnalyzer {
 
   #setWeight(table: RouteTable, action: string, weight: number, e: CanaryEvent): void {
     const route = table.actions[action]!
-    this.routes.set({ ...table, actions: { ...table.actions, [action]: { ...route, canary: { ...route.canary!, weight } } } }, e.event)
+    this.routes.set(
+      { ...table, actions: { ...table.actions, [action]: { ...route, canary: { ...route.canary!, weight } } } },
+      e.event,
+    )
     this.#failures.delete(action)
     this.#samples.delete(action)
     if (e.event === 'canary_rollback') this.o.metrics?.canaryRolledBack(action)

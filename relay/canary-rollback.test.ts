@@ -25,16 +25,34 @@ let n = 0
 
 async function send(cid: string, action: string): Promise<{ code: number; who: string }> {
   const seq = `r${n++}`
-  await client.publishAsync(requestTopic(cid, seq), JSON.stringify({ action, to_employee_id: 'x', content: 'hi', name: 'g', member_ids: ['x'] }), { qos: 1 })
+  await client.publishAsync(
+    requestTopic(cid, seq),
+    JSON.stringify({ action, to_employee_id: 'x', content: 'hi', name: 'g', member_ids: ['x'] }),
+    { qos: 1 },
+  )
   await vi.waitFor(() => expect(replies.has(`${cid}/${seq}`)).toBe(true), { timeout: 10_000, interval: 5 })
   const r = replies.get(`${cid}/${seq}`)!
   return { code: r.code, who: r.data?.who ?? '-' }
 }
 
-const analysed = (action: string, analysis: Record<string, unknown>, weight: number, extra: Record<string, unknown> = {}) =>
+const analysed = (
+  action: string,
+  analysis: Record<string, unknown>,
+  weight: number,
+  extra: Record<string, unknown> = {},
+) =>
   routeTable.parse({
     default: { url: stable.url },
-    actions: { [action]: { canary: { target: { url: canary.url }, weight, analysis: { interval_ms: 100, window_ms: 5000, min_requests: 10, failed_checks: 2, ...analysis }, ...extra } } },
+    actions: {
+      [action]: {
+        canary: {
+          target: { url: canary.url },
+          weight,
+          analysis: { interval_ms: 100, window_ms: 5000, min_requests: 10, failed_checks: 2, ...analysis },
+          ...extra,
+        },
+      },
+    },
   })
 
 beforeAll(async () => {
@@ -44,7 +62,14 @@ beforeAll(async () => {
   const keys = await generateKeys()
   metrics = createRelayMetrics({ relay: 'relay-rb', defaultMetrics: false })
   relay = await startRelay(
-    { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId: 'relay-rb', shareGroup: '', workerUrl: stable.url, privateKeyJwk: keys.relayPrivateJwk },
+    {
+      ...RELAY_DEFAULTS,
+      mqttUrl: broker.url,
+      clientId: 'relay-rb',
+      shareGroup: '',
+      workerUrl: stable.url,
+      privateKeyJwk: keys.relayPrivateJwk,
+    },
     { routes, metrics, log: () => {}, info: () => {} },
   )
   await relay.ready
@@ -66,26 +91,45 @@ afterAll(async () => {
 })
 
 describe('canary analysis', () => {
-  it('rolls a failing canary back to weight 0 by itself, announces it, and no stable request fails meanwhile', { timeout: 60_000 }, async () => {
-    canary.behave('error')
-    // Without fallback, to see what the canary's own users get (canary-fallback.test.ts: with it).
-    routes.set(analysed('msg.send_private', { success_rate: 0.95 }, 30, { fallback: false }), 'test')
-    const results: Array<{ code: number; who: string }> = []
-    for (let i = 0; routes.current.actions['msg.send_private']!.canary!.weight > 0; i++) {
-      if (i > 200) throw new Error('no rollback after 200 rounds of requests')
-      results.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => send(`rb_${i}_${j}.dev`, 'msg.send_private')))))
-    }
-    const stableReplies = results.filter((r) => r.who === 'stable')
-    expect(stableReplies.length).toBeGreaterThan(0)
-    expect(stableReplies.every((r) => r.code === 0)).toBe(true)
-    expect(results.filter((r) => r.who !== 'stable').every((r) => r.code === 500)).toBe(true) // the canary's failures, seen by its share only
+  it(
+    'rolls a failing canary back to weight 0 by itself, announces it, and no stable request fails meanwhile',
+    { timeout: 60_000 },
+    async () => {
+      canary.behave('error')
+      // Without fallback, to see what the canary's own users get (canary-fallback.test.ts: with it).
+      routes.set(analysed('msg.send_private', { success_rate: 0.95 }, 30, { fallback: false }), 'test')
+      const results: Array<{ code: number; who: string }> = []
+      for (let i = 0; routes.current.actions['msg.send_private']!.canary!.weight > 0; i++) {
+        if (i > 200) throw new Error('no rollback after 200 rounds of requests')
+        results.push(
+          ...(await Promise.all(Array.from({ length: 10 }, (_, j) => send(`rb_${i}_${j}.dev`, 'msg.send_private')))),
+        )
+      }
+      const stableReplies = results.filter((r) => r.who === 'stable')
+      expect(stableReplies.length).toBeGreaterThan(0)
+      expect(stableReplies.every((r) => r.code === 0)).toBe(true)
+      expect(results.filter((r) => r.who !== 'stable').every((r) => r.code === 500)).toBe(true) // the canary's failures, seen by its share only
 
-    // After the rollback every request goes to the stable version and succeeds.
-    const after = await Promise.all(Array.from({ length: 50 }, (_, j) => send(`rb_after_${j}.dev`, 'msg.send_private')))
-    expect(after.every((r) => r.code === 0 && r.who === 'stable')).toBe(true)
-    await vi.waitFor(() => expect(announced).toContainEqual(expect.objectContaining({ event: 'canary_rollback', action: 'msg.send_private', weight: 0, relay: 'relay-rb' })))
-    expect(await metrics.text()).toMatch(/mchat_relay_canary_rollbacks_total\{action="msg.send_private",relay="relay-rb"\} 1/)
-  })
+      // After the rollback every request goes to the stable version and succeeds.
+      const after = await Promise.all(
+        Array.from({ length: 50 }, (_, j) => send(`rb_after_${j}.dev`, 'msg.send_private')),
+      )
+      expect(after.every((r) => r.code === 0 && r.who === 'stable')).toBe(true)
+      await vi.waitFor(() =>
+        expect(announced).toContainEqual(
+          expect.objectContaining({
+            event: 'canary_rollback',
+            action: 'msg.send_private',
+            weight: 0,
+            relay: 'relay-rb',
+          }),
+        ),
+      )
+      expect(await metrics.text()).toMatch(
+        /mchat_relay_canary_rollbacks_total\{action="msg.send_private",relay="relay-rb"\} 1/,
+      )
+    },
+  )
 
   it('promotes a healthy canary step by step up to its maximum weight', { timeout: 60_000 }, async () => {
     canary.behave('ok')
@@ -99,6 +143,10 @@ describe('canary analysis', () => {
     }
     expect([...weights]).toEqual([20, 40])
     // The announcement travels through the broker after the weight changed here.
-    await vi.waitFor(() => expect(announced.filter((a) => a.event === 'canary_promotion' && a.action === 'group.create').map((a) => a.weight)).toEqual([40, 60]))
+    await vi.waitFor(() =>
+      expect(
+        announced.filter((a) => a.event === 'canary_promotion' && a.action === 'group.create').map((a) => a.weight),
+      ).toEqual([40, 60]),
+    )
   })
 })

@@ -32,13 +32,19 @@ let n = 0
 let metrics: RelayMetrics
 let ops: OpsServer
 
-const routesJson = (weight: number) => JSON.stringify({ default: { url: urls.stable }, actions: { 'msg.send_private': { canary: { target: { url: urls.canary }, weight } } } })
+const routesJson = (weight: number) =>
+  JSON.stringify({
+    default: { url: urls.stable },
+    actions: { 'msg.send_private': { canary: { target: { url: urls.canary }, weight } } },
+  })
 
 /** Publishes one request as client `cid` and resolves with its reply. */
 async function send(cid: string, action = 'msg.send_private'): Promise<{ code: number; data: { who: string } | null }> {
   const seq = `s${n++}`
   const key = `${cid}/${seq}`
-  await client.publishAsync(requestTopic(cid, seq), JSON.stringify({ action, to_employee_id: 'x', content: 'hi' }), { qos: 1 })
+  await client.publishAsync(requestTopic(cid, seq), JSON.stringify({ action, to_employee_id: 'x', content: 'hi' }), {
+    qos: 1,
+  })
   await vi.waitFor(() => expect(replies.has(key)).toBe(true), { timeout: 10_000, interval: 5 })
   return replies.get(key)!
 }
@@ -57,8 +63,20 @@ beforeAll(async () => {
   broker = await startEmbeddedBroker({ host: '127.0.0.1', mqttPort: 0, wsPort: null })
   const keys = await generateKeys()
   relay = await startRelay(
-    { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId: 'relay-canary', shareGroup: '', workerUrl: urls.stable, privateKeyJwk: keys.relayPrivateJwk },
-    { routes, metrics: (metrics = createRelayMetrics({ relay: 'relay-canary', defaultMetrics: false })), log: () => {}, info: () => {} },
+    {
+      ...RELAY_DEFAULTS,
+      mqttUrl: broker.url,
+      clientId: 'relay-canary',
+      shareGroup: '',
+      workerUrl: urls.stable,
+      privateKeyJwk: keys.relayPrivateJwk,
+    },
+    {
+      routes,
+      metrics: (metrics = createRelayMetrics({ relay: 'relay-canary', defaultMetrics: false })),
+      log: () => {},
+      info: () => {},
+    },
   )
   await relay.ready
   ops = await startOpsServer({ metrics, ready: relay.isReady })
@@ -81,25 +99,29 @@ afterAll(async () => {
 })
 
 describe('per-action canary through the relay', () => {
-  it('2,000 requests from 2,000 clients at weight 10 %: the canary’s share is within ±3 points, and each client sticks to its version', { timeout: 60_000 }, async () => {
-    const ids = Array.from({ length: 2000 }, (_, i) => `emp_${i}.dev`)
-    const who: string[] = []
-    for (let i = 0; i < ids.length; i += 200) {
-      const batch = await Promise.all(ids.slice(i, i + 200).map((cid) => send(cid)))
-      for (const r of batch) {
-        expect(r.code).toBe(0)
-        who.push(r.data!.who)
+  it(
+    '2,000 requests from 2,000 clients at weight 10 %: the canary’s share is within ±3 points, and each client sticks to its version',
+    { timeout: 60_000 },
+    async () => {
+      const ids = Array.from({ length: 2000 }, (_, i) => `emp_${i}.dev`)
+      const who: string[] = []
+      for (let i = 0; i < ids.length; i += 200) {
+        const batch = await Promise.all(ids.slice(i, i + 200).map((cid) => send(cid)))
+        for (const r of batch) {
+          expect(r.code).toBe(0)
+          who.push(r.data!.who)
+        }
       }
-    }
-    const share = who.filter((w) => w === 'canary').length / who.length
-    expect(Math.abs(share - 0.1)).toBeLessThanOrEqual(0.03)
+      const share = who.filter((w) => w === 'canary').length / who.length
+      expect(Math.abs(share - 0.1)).toBeLessThanOrEqual(0.03)
 
-    // Sticky: the same client keeps its version, request after request.
-    for (const [i, cid] of ids.slice(0, 100).entries()) {
-      const again = await Promise.all([send(cid), send(cid)])
-      expect(again.map((r) => r.data!.who)).toEqual([who[i], who[i]])
-    }
-  })
+      // Sticky: the same client keeps its version, request after request.
+      for (const [i, cid] of ids.slice(0, 100).entries()) {
+        const again = await Promise.all([send(cid), send(cid)])
+        expect(again.map((r) => r.data!.who)).toEqual([who[i], who[i]])
+      }
+    },
+  )
 
   it('a reload during steady load drops no request, and the new weights apply', { timeout: 60_000 }, async () => {
     const path = join(dir, 'routes.json')
@@ -126,17 +148,39 @@ describe('per-action canary through the relay', () => {
   it('exports requests by action, target and code, canary weights and worker errors; healthy only while subscribed', async () => {
     const path = join(dir, 'routes.json')
     const dead = `http://127.0.0.1:${await freePort()}`
-    await writeFile(path, JSON.stringify({ ...JSON.parse(routesJson(100)), actions: { ...JSON.parse(routesJson(100)).actions, 'org.tree': { stable: { url: dead } } } }))
+    await writeFile(
+      path,
+      JSON.stringify({
+        ...JSON.parse(routesJson(100)),
+        actions: { ...JSON.parse(routesJson(100)).actions, 'org.tree': { stable: { url: dead } } },
+      }),
+    )
     await vi.waitFor(() => expect(routes.current.actions['org.tree']?.stable?.url).toBe(dead))
     expect((await send('metrics_1.dev', 'org.tree')).code).toBe(503)
 
     const text = await (await fetch(`${ops.url}/metrics`)).text()
-    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length).trim() ?? NaN)
-    const labels = (o: Record<string, string>) => `{${Object.entries({ ...o, relay: 'relay-canary' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`
-    expect(value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.canary, code: '0' })}`)).toBeGreaterThan(200)
-    expect(value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.stable, code: '0' })}`)).toBeGreaterThan(1000)
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.slice(line.length)
+          .trim() ?? NaN,
+      )
+    const labels = (o: Record<string, string>) =>
+      `{${Object.entries({ ...o, relay: 'relay-canary' })
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`
+    expect(
+      value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.canary, code: '0' })}`),
+    ).toBeGreaterThan(200)
+    expect(
+      value(`mchat_relay_requests_total${labels({ action: 'msg.send_private', target: urls.stable, code: '0' })}`),
+    ).toBeGreaterThan(1000)
     expect(value(`mchat_relay_canary_weight${labels({ action: 'msg.send_private' })}`)).toBe(100)
-    expect(value(`mchat_relay_worker_errors_total${labels({ action: 'org.tree', target: dead, kind: 'unavailable' })}`)).toBe(1)
+    expect(
+      value(`mchat_relay_worker_errors_total${labels({ action: 'org.tree', target: dead, kind: 'unavailable' })}`),
+    ).toBe(1)
     expect(value(`mchat_relay_in_flight${labels({})}`)).toBe(0)
 
     expect((await fetch(`${ops.url}/healthz`)).status).toBe(200)
@@ -144,4 +188,3 @@ describe('per-action canary through the relay', () => {
     expect((await fetch(`${ops.url}/healthz`)).status).toBe(503)
   })
 })
-

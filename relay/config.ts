@@ -59,7 +59,8 @@ function port(env: NodeJS.ProcessEnv, name: string): number {
 
 export function relayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const privateKeyJwk = env.MCHAT_RELAY_PRIVATE_KEY
-  if (!privateKeyJwk) throw new Error('MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)')
+  if (!privateKeyJwk)
+    throw new Error('MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)')
   return {
     mqttUrl: env.MQTT_URL || RELAY_DEFAULTS.mqttUrl,
     mqttUsername: env.MQTT_USERNAME || undefined,

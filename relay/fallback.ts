@@ -8,6 +8,10 @@ import type { Route } from './routes.ts'
  * already committed with the stored reply and no second effect; after a delivery the reply must
  * reflect what clients were told.
  */
-export function fallsBack(route: Route, code: number, delivered: boolean): route is Route & { fallback: NonNullable<Route['fallback']> } {
+export function fallsBack(
+  route: Route,
+  code: number,
+  delivered: boolean,
+): route is Route & { fallback: NonNullable<Route['fallback']> } {
   return route.fallback !== undefined && !delivered && FAILURE_CODES.has(code)
 }

@@ -49,7 +49,9 @@ describe('forward()', () => {
         if (`/v1/actions/${String(claims.act)}` !== req.url) throw new Error('action mismatch')
       } catch (err) {
         // Deliberately not a pass-through code the tests expect, so a bad signature shows up.
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 401, message: `fake worker: ${(err as Error).message}`, data: null }))
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 401, message: `fake worker: ${(err as Error).message}`, data: null }))
         return
       }
       const call = { path: req.url ?? '', body, claims }
@@ -70,7 +72,9 @@ describe('forward()', () => {
   })
 
   /** A correctly signed forward() of `body` to the fake worker (or `url`). */
-  async function call(opts: { body?: string; url?: string; timeoutMs?: number; onDelivery?: (d: Delivery) => void } = {}) {
+  async function call(
+    opts: { body?: string; url?: string; timeoutMs?: number; onDelivery?: (d: Delivery) => void } = {},
+  ) {
     const body = Buffer.from(opts.body ?? JSON.stringify({ action: 'msg.send_private', seq_id: '7', text: 'hi' }))
     const deliveries: Delivery[] = []
     const o: ForwardOptions = {
@@ -116,7 +120,12 @@ describe('forward()', () => {
   it('reassembles lines split across chunks and skips blank lines', async () => {
     behaviour = async (_req, res) => {
       res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
-      const text = '\n' + ndjson([{ kind: 'delivery', topic: 'mchat/inbox/a', payload: 'é✓' }, { kind: 'reply', code: 0, message: 'ok', data: 1 }])
+      const text =
+        '\n' +
+        ndjson([
+          { kind: 'delivery', topic: 'mchat/inbox/a', payload: 'é✓' },
+          { kind: 'reply', code: 0, message: 'ok', data: 1 },
+        ])
       const bytes = Buffer.from(text)
       for (let i = 0; i < bytes.length; i += 7) {
         res.write(bytes.subarray(i, i + 7))
@@ -131,7 +140,9 @@ describe('forward()', () => {
 
   it('passes a JSON 4xx error body through with its code and message', async () => {
     behaviour = (_req, res) => {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 403, message: 'not your group', data: null }))
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 403, message: 'not your group', data: null }))
     }
     const { reply } = await call()
     expect(reply).toEqual({ code: Code.FORBIDDEN, message: 'not your group', data: null })
@@ -140,7 +151,9 @@ describe('forward()', () => {
   it('keeps the data of an error reply (a 429 says when to retry)', async () => {
     const data = { retry_after_ms: 1500, reset_at: '2026-01-01T00:00:01.500Z' }
     behaviour = (_req, res) => {
-      res.writeHead(429, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 429, message: 'rate limit exceeded', data }))
+      res
+        .writeHead(429, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 429, message: 'rate limit exceeded', data }))
     }
     expect((await call()).reply).toEqual({ code: Code.RATE_LIMITED, message: 'rate limit exceeded', data })
   })
@@ -164,7 +177,10 @@ describe('forward()', () => {
   it('returns 504 when the worker is slower than timeoutMs', async () => {
     behaviour = async (_req, res) => {
       await sleep(1_000)
-      if (!res.destroyed) res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(ndjson([{ kind: 'reply', code: 0, message: 'ok', data: null }]))
+      if (!res.destroyed)
+        res
+          .writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
+          .end(ndjson([{ kind: 'reply', code: 0, message: 'ok', data: null }]))
     }
     // The worker does answer (code 0) later: a 504 means forward() did not wait for it.
     const { reply } = await call({ timeoutMs: 200 })
@@ -185,7 +201,9 @@ describe('forward()', () => {
 
   it('returns 500 when the stream ends without a reply line', async () => {
     behaviour = (_req, res) => {
-      res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(ndjson([{ kind: 'delivery', topic: 'mchat/inbox/a', payload: 1 }]))
+      res
+        .writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
+        .end(ndjson([{ kind: 'delivery', topic: 'mchat/inbox/a', payload: 1 }]))
     }
     const { reply, deliveries } = await call()
     expect(reply).toMatchObject({ code: Code.INTERNAL, message: 'worker answer ended without a reply' })
@@ -193,7 +211,8 @@ describe('forward()', () => {
   })
 
   it('returns 500 for a malformed answer line', async () => {
-    behaviour = (_req, res) => void res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end('{"kind":"delivery"}\n')
+    behaviour = (_req, res) =>
+      void res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end('{"kind":"delivery"}\n')
     expect((await call()).reply.code).toBe(Code.INTERNAL)
   })
 
@@ -241,13 +260,27 @@ describe('forward()', () => {
     const seen: string[] = []
     const fetch = async (url: string, init: RequestInit) => {
       seen.push(`${init.method} ${url} ${new Headers(init.headers).get('authorization')?.slice(0, 7)}`)
-      return new Response(ndjson([{ kind: 'delivery', topic: 'mchat/inbox/a', payload: 1 }, { kind: 'reply', code: 0, message: 'ok', data: { in: 'process' } }]), {
-        headers: { 'content-type': WORKER_ANSWER_TYPE },
-      })
+      return new Response(
+        ndjson([
+          { kind: 'delivery', topic: 'mchat/inbox/a', payload: 1 },
+          { kind: 'reply', code: 0, message: 'ok', data: { in: 'process' } },
+        ]),
+        {
+          headers: { 'content-type': WORKER_ANSWER_TYPE },
+        },
+      )
     }
     const deliveries: Delivery[] = []
     const body = Buffer.from('{"action":"msg.send_private"}')
-    const reply = await forward({ url: 'http://in-process', token: 't', action: 'msg.send_private', body, timeoutMs: 1_000, onDelivery: (d) => deliveries.push(d), fetch })
+    const reply = await forward({
+      url: 'http://in-process',
+      token: 't',
+      action: 'msg.send_private',
+      body,
+      timeoutMs: 1_000,
+      onDelivery: (d) => deliveries.push(d),
+      fetch,
+    })
     expect(reply).toEqual({ code: 0, message: 'ok', data: { in: 'process' } })
     expect(deliveries).toEqual([{ topic: 'mchat/inbox/a', payload: 1 }])
     expect(seen).toEqual(['POST http://in-process/v1/actions/msg.send_private Bearer '])

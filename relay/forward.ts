@@ -1,7 +1,17 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { WorkerErrorKind } from './metrics.ts'
-import { Code, WORKER_ANSWER_TYPE, actionPath, answerLine, fail, isErrorCode, reply as replySchema, type Delivery, type Reply } from '../schema/index.ts'
+import {
+  Code,
+  WORKER_ANSWER_TYPE,
+  actionPath,
+  answerLine,
+  fail,
+  isErrorCode,
+  reply as replySchema,
+  type Delivery,
+  type Reply,
+} from '../schema/index.ts'
 
 /** A worker app's own `fetch` (e.g. Hono's `app.fetch` with its bindings), to call it in-process. */
 export type WorkerFetch = (url: string, init: RequestInit) => Promise<Response>
@@ -47,7 +57,9 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
   } catch (err) {
     answering()
     o.onFailure?.(signal.aborted ? 'timeout' : 'unavailable')
-    return signal.aborted ? fail(Code.TIMEOUT, 'worker timed out') : fail(Code.UNAVAILABLE, `worker unavailable (${cause(err)})`)
+    return signal.aborted
+      ? fail(Code.TIMEOUT, 'worker timed out')
+      : fail(Code.UNAVAILABLE, `worker unavailable (${cause(err)})`)
   }
   try {
     if (res.status >= 200 && res.status < 300 && res.contentType.startsWith(WORKER_ANSWER_TYPE)) {
@@ -66,7 +78,8 @@ export async function forward(o: ForwardOptions): Promise<Reply> {
       })
       const parsed = replySchema.safeParse(JSON.parse(text))
       // The worker's own error reply, data included (a 429 says when to retry).
-      if (parsed.success && isErrorCode(parsed.data.code)) return { ...fail(parsed.data.code, parsed.data.message), data: parsed.data.data ?? null }
+      if (parsed.success && isErrorCode(parsed.data.code))
+        return { ...fail(parsed.data.code, parsed.data.message), data: parsed.data.data ?? null }
     }
     o.onFailure?.('http')
     return fail(Code.INTERNAL, `worker failed (HTTP ${res.status})`)
@@ -97,14 +110,27 @@ interface WorkerResponse {
 // Request and Response objects; docs/benchmarks.md), and the relay makes one call per request.
 // The agent timeout retires idle connections before a Node server's 5 s keep-alive can close one
 // under a new request (a shorter Keep-Alive hint from the server, less a second, wins).
-const agents = { http: new http.Agent({ keepAlive: true, timeout: 4_000 }), https: new https.Agent({ keepAlive: true, timeout: 4_000 }) }
+const agents = {
+  http: new http.Agent({ keepAlive: true, timeout: 4_000 }),
+  https: new https.Agent({ keepAlive: true, timeout: 4_000 }),
+}
 
-function post(url: string, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal): Promise<WorkerResponse> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<WorkerResponse> {
   return new Promise((resolve, reject) => {
     const secure = url.startsWith('https:')
     const req = (secure ? https : http).request(
       url,
-      { method: 'POST', headers: { ...headers, 'content-length': String(body.byteLength) }, agent: secure ? agents.https : agents.http, signal },
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(body.byteLength) },
+        agent: secure ? agents.https : agents.http,
+        signal,
+      },
       (res) => {
         res.setEncoding('utf8')
         resolve({
@@ -153,7 +179,13 @@ function post(url: string, headers: Record<string, string>, body: Uint8Array, si
   })
 }
 
-async function viaFetch(f: WorkerFetch, url: string, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal): Promise<WorkerResponse> {
+async function viaFetch(
+  f: WorkerFetch,
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  signal: AbortSignal,
+): Promise<WorkerResponse> {
   const res = await f(url, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers, signal })
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   return {
@@ -185,7 +217,11 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
 }
 
 /** Hands on each delivery line and returns the reply line; null if the answer ends before one. */
-async function readAnswer(res: WorkerResponse, onDelivery: (d: Delivery) => void, onFirstLine: () => void): Promise<Reply | null> {
+async function readAnswer(
+  res: WorkerResponse,
+  onDelivery: (d: Delivery) => void,
+  onFirstLine: () => void,
+): Promise<Reply | null> {
   let buffered = ''
   let reply: Reply | null = null
   await res.read((text) => {

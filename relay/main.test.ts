@@ -36,18 +36,29 @@ describe('relay/main.ts', () => {
   })
 
   it('refuses to start without its signing key, in one line', async () => {
-    const child = spawn(join('node_modules', '.bin', 'tsx'), ['relay/main.ts'], { env: { PATH: process.env.PATH, MQTT_URL: broker.url } })
+    const child = spawn(join('node_modules', '.bin', 'tsx'), ['relay/main.ts'], {
+      env: { PATH: process.env.PATH, MQTT_URL: broker.url },
+    })
     let err = ''
     child.stderr.on('data', (d) => (err += d))
     const code = await new Promise((r) => child.once('exit', r))
     expect(code).toBe(2)
-    expect(err.trim()).toBe('relay: MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)')
+    expect(err.trim()).toBe(
+      'relay: MCHAT_RELAY_PRIVATE_KEY is required (the relay signing key, an Ed25519 private JWK)',
+    )
   })
 
   it('on SIGTERM finishes the request in flight, publishes its reply, and exits 0', { timeout: 30_000 }, async () => {
     const keys = await generateKeys()
     const child = spawn(join('node_modules', '.bin', 'tsx'), ['relay/main.ts'], {
-      env: { PATH: process.env.PATH, MQTT_URL: broker.url, MCHAT_SHARE_GROUP: '', MCHAT_RELAY_ID: 'relay-main-test', MCHAT_WORKER_URL: workerUrl, MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk },
+      env: {
+        PATH: process.env.PATH,
+        MQTT_URL: broker.url,
+        MCHAT_SHARE_GROUP: '',
+        MCHAT_RELAY_ID: 'relay-main-test',
+        MCHAT_WORKER_URL: workerUrl,
+        MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -73,46 +84,64 @@ describe('relay/main.ts', () => {
     }
   })
 
-  it('on SIGTERM under load answers every request in the worker before it exits 0; with a restart under the same id, none of 40 is lost', { timeout: 45_000 }, async () => {
-    const keys = await generateKeys()
-    // A lone relay: a share group would hand the rest to another member instead.
-    const env = { MQTT_URL: broker.url, MCHAT_SHARE_GROUP: '', MCHAT_RELAY_ID: 'relay-main-load', MCHAT_WORKER_URL: workerUrl, MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk, MCHAT_MAX_IN_FLIGHT: '10' }
-    const first = spawnRelay(env)
-    const client = await connectClient(broker.url, 'emp_y.main')
-    let second: ReturnType<typeof spawnRelay> | undefined
-    const waitUntil = async (cond: () => boolean, what: string) => {
-      const deadline = Date.now() + 20_000
-      while (!cond()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-        await new Promise((r) => setTimeout(r, 10))
+  it(
+    'on SIGTERM under load answers every request in the worker before it exits 0; with a restart under the same id, none of 40 is lost',
+    { timeout: 45_000 },
+    async () => {
+      const keys = await generateKeys()
+      // A lone relay: a share group would hand the rest to another member instead.
+      const env = {
+        MQTT_URL: broker.url,
+        MCHAT_SHARE_GROUP: '',
+        MCHAT_RELAY_ID: 'relay-main-load',
+        MCHAT_WORKER_URL: workerUrl,
+        MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk,
+        MCHAT_MAX_IN_FLIGHT: '10',
       }
-    }
-    try {
-      await first.subscribed()
-      const seqs = Array.from({ length: 40 }, (_, i) => `load-${i}`)
-      const before = received.length
-      await Promise.all(seqs.map((s) => client.client.publishAsync(requestTopic(client.clientId, s), JSON.stringify({ action: 'org.tree' }), { qos: 1 })))
-      await waitUntil(() => received.length >= before + 10, 'the worker to hold 10 requests')
-      const inWorker = received.length - before
-      first.child.kill('SIGTERM')
-      expect(await first.exited).toEqual({ code: 0, signal: null })
-      expect(Number(/SIGTERM, draining (\d+) request/.exec(first.output())?.[1])).toBeGreaterThan(0)
-      // Each log line is written once its reply is acknowledged by the broker: everything that
-      // was in the worker when SIGTERM came was answered before the process exited.
-      const servedFirst = first.lines().filter((l) => l.client_id === client.clientId)
-      expect(servedFirst.every((l) => l.code === 0)).toBe(true)
-      expect(servedFirst.length).toBeGreaterThanOrEqual(inWorker)
+      const first = spawnRelay(env)
+      const client = await connectClient(broker.url, 'emp_y.main')
+      let second: ReturnType<typeof spawnRelay> | undefined
+      const waitUntil = async (cond: () => boolean, what: string) => {
+        const deadline = Date.now() + 20_000
+        while (!cond()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+          await new Promise((r) => setTimeout(r, 10))
+        }
+      }
+      try {
+        await first.subscribed()
+        const seqs = Array.from({ length: 40 }, (_, i) => `load-${i}`)
+        const before = received.length
+        await Promise.all(
+          seqs.map((s) =>
+            client.client.publishAsync(requestTopic(client.clientId, s), JSON.stringify({ action: 'org.tree' }), {
+              qos: 1,
+            }),
+          ),
+        )
+        await waitUntil(() => received.length >= before + 10, 'the worker to hold 10 requests')
+        const inWorker = received.length - before
+        first.child.kill('SIGTERM')
+        expect(await first.exited).toEqual({ code: 0, signal: null })
+        expect(Number(/SIGTERM, draining (\d+) request/.exec(first.output())?.[1])).toBeGreaterThan(0)
+        // Each log line is written once its reply is acknowledged by the broker: everything that
+        // was in the worker when SIGTERM came was answered before the process exited.
+        const servedFirst = first.lines().filter((l) => l.client_id === client.clientId)
+        expect(servedFirst.every((l) => l.code === 0)).toBe(true)
+        expect(servedFirst.length).toBeGreaterThanOrEqual(inWorker)
 
-      second = spawnRelay(env)
-      await second.subscribed()
-      const answered = () => new Set(client.received.filter((m) => m.payload?.code === 0).map((m) => m.topic.split('/').pop()))
-      await waitUntil(() => seqs.every((s) => answered().has(s)), 'all 40 replies')
-      const servedSecond = second.lines().filter((l) => l.client_id === client.clientId)
-      expect(new Set([...servedFirst, ...servedSecond].map((l) => l.seq_id))).toEqual(new Set(seqs))
-    } finally {
-      await first.kill()
-      await second?.stop()
-      await client.end()
-    }
-  })
+        second = spawnRelay(env)
+        await second.subscribed()
+        const answered = () =>
+          new Set(client.received.filter((m) => m.payload?.code === 0).map((m) => m.topic.split('/').pop()))
+        await waitUntil(() => seqs.every((s) => answered().has(s)), 'all 40 replies')
+        const servedSecond = second.lines().filter((l) => l.client_id === client.clientId)
+        expect(new Set([...servedFirst, ...servedSecond].map((l) => l.seq_id))).toEqual(new Set(seqs))
+      } finally {
+        await first.kill()
+        await second?.stop()
+        await client.end()
+      }
+    },
+  )
 })

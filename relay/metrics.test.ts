@@ -80,7 +80,9 @@ describe('relay metrics', () => {
     expect(value(s, 'mchat_relay_request_duration_seconds_bucket', { ...canary, le: '10' })).toBe(1)
     expect(value(s, 'mchat_relay_request_duration_seconds_count', canary)).toBe(1)
     // Every bucket from 0.5 ms to 10 s, then +Inf.
-    const les = s.filter((x) => x.name === 'mchat_relay_request_duration_seconds_bucket' && x.labels.target === 'stable').map((x) => x.labels.le)
+    const les = s
+      .filter((x) => x.name === 'mchat_relay_request_duration_seconds_bucket' && x.labels.target === 'stable')
+      .map((x) => x.labels.le)
     expect(les).toEqual([...LATENCY_BUCKETS.map(String), '+Inf'])
     expect(LATENCY_BUCKETS[0]).toBe(0.0005)
     expect(LATENCY_BUCKETS.at(-1)).toBe(10)
@@ -114,7 +116,9 @@ describe('relay metrics', () => {
     const m = createRelayMetrics({ relay: 'relay-a' })
     record(m)
     const s = parse(await m.text())
-    expect(value(s, 'mchat_relay_requests_total', { action: 'send_message', target: 'stable', code: '0', relay: 'relay-a' })).toBe(2)
+    expect(
+      value(s, 'mchat_relay_requests_total', { action: 'send_message', target: 'stable', code: '0', relay: 'relay-a' }),
+    ).toBe(2)
     expect(value(s, 'mchat_relay_in_flight', { relay: 'relay-a' })).toBe(1)
     expect(find(s, 'mchat_relay_process_cpu_user_seconds_total', { relay: 'relay-a' })).toBeDefined()
     expect(find(s, 'mchat_relay_nodejs_eventloop_lag_seconds', { relay: 'relay-a' })).toBeDefined()
@@ -137,7 +141,9 @@ describe('relay metrics', () => {
     expect(value(sa, 'mchat_relay_in_flight', { relay: 'a' })).toBe(1)
     expect(value(sb, 'mchat_relay_in_flight', { relay: 'b' })).toBe(0)
     expect(sa.some((x) => x.labels.action === 'create_group' && x.name === 'mchat_relay_requests_total')).toBe(false)
-    expect(value(sb, 'mchat_relay_requests_total', { action: 'create_group', target: 'stable', code: '0', relay: 'b' })).toBe(1)
+    expect(
+      value(sb, 'mchat_relay_requests_total', { action: 'create_group', target: 'stable', code: '0', relay: 'b' }),
+    ).toBe(1)
     expect(sb.some((x) => x.labels.action === 'send_message')).toBe(false)
     expect(sb.some((x) => x.labels.relay !== 'b')).toBe(false)
   })
@@ -217,9 +223,9 @@ describe('ops server', () => {
     const port = Number(new URL(s.url).port)
     await fetch(`${s.url}/livez`).then((r) => r.text()) // leaves a keep-alive connection open
 
-    await expect(startOpsServer({ port, metrics: createRelayMetrics({ defaultMetrics: false }), ready: () => true })).rejects.toThrow(
-      `relay ops server: port ${port} on 127.0.0.1 is already in use`,
-    )
+    await expect(
+      startOpsServer({ port, metrics: createRelayMetrics({ defaultMetrics: false }), ready: () => true }),
+    ).rejects.toThrow(`relay ops server: port ${port} on 127.0.0.1 is already in use`)
 
     await s.close()
     await s.close() // idempotent

@@ -4,7 +4,8 @@ import type { RouteSource } from './route-source.ts'
 import { routeTable, type RouteTable } from './routes.ts'
 
 /** A table as published on the ops topic; an empty payload is the topic being cleared. */
-export type OpsTableMessage = { kind: 'table'; table: RouteTable } | { kind: 'cleared' } | { kind: 'invalid'; error: string }
+export type OpsTableMessage =
+  { kind: 'table'; table: RouteTable } | { kind: 'cleared' } | { kind: 'invalid'; error: string }
 
 export function parseOpsTable(payload: Buffer | string): OpsTableMessage {
   const text = payload.toString()
@@ -16,7 +17,9 @@ export function parseOpsTable(payload: Buffer | string): OpsTableMessage {
     return { kind: 'invalid', error: 'not JSON' }
   }
   const parsed = routeTable.safeParse(json)
-  return parsed.success ? { kind: 'table', table: parsed.data } : { kind: 'invalid', error: describeZodError(parsed.error) }
+  return parsed.success
+    ? { kind: 'table', table: parsed.data }
+    : { kind: 'invalid', error: describeZodError(parsed.error) }
 }
 
 export interface OpsRoutes {
@@ -39,7 +42,8 @@ export function opsRoutes(routes: RouteSource, info: (msg: string) => void): Ops
     subscribe(client) {
       client.subscribe(OPS_ROUTES_TOPIC, { qos: 1 }, (err, granted) => {
         // Not fatal: the relay serves on with the file's table, it only stops following the group's.
-        if (err || granted?.[0]?.qos === 128) info(`subscribe ${OPS_ROUTES_TOPIC} refused: route tables published there are not followed`)
+        if (err || granted?.[0]?.qos === 128)
+          info(`subscribe ${OPS_ROUTES_TOPIC} refused: route tables published there are not followed`)
       })
     },
     receive(topic, payload) {

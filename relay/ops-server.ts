@@ -11,7 +11,7 @@ export interface OpsServer {
 
 export interface OpsServerOptions {
   /** Default 127.0.0.1; `0.0.0.0` (or `::`) for probes and scrapes from other hosts. */
-  host?: string
+  host?: string | undefined
   /** Default 0: a free port (see `url`). */
   port?: number
   metrics: RelayMetrics

@@ -12,7 +12,15 @@ import { freePort } from '../local/ports.ts'
 import { startMosquitto } from '../test/support/mosquitto.ts'
 import type { MosquittoProcess } from '../test/support/mosquitto.ts'
 import { realServicesMissing } from '../test/support/services.ts'
-import { Code, RELAY_TOKEN, WORKER_ANSWER_TYPE, bodyHash, replyFilter, replyTopic, requestTopic } from '../schema/index.ts'
+import {
+  Code,
+  RELAY_TOKEN,
+  WORKER_ANSWER_TYPE,
+  bodyHash,
+  replyFilter,
+  replyTopic,
+  requestTopic,
+} from '../schema/index.ts'
 import { RELAY_DEFAULTS, type RelayConfig } from './config.ts'
 import type { RequestLogLine } from './log.ts'
 import { startRelay, type Relay } from './relay.ts'
@@ -66,7 +74,13 @@ interface Reply {
 }
 
 /** Publishes one request and waits for the reply on its mirrored topic. */
-async function request(client: MqttClient, clientId: string, seqId: string, payload: string | Buffer, timeoutMs = 3_000): Promise<Reply> {
+async function request(
+  client: MqttClient,
+  clientId: string,
+  seqId: string,
+  payload: string | Buffer,
+  timeoutMs = 3_000,
+): Promise<Reply> {
   const topic = replyTopic(clientId, seqId)
   await client.subscribeAsync(topic, { qos: 1 })
   const answer = new Promise<Reply>((resolve, reject) => {
@@ -142,7 +156,9 @@ async function startFakeWorker(keys: LocalKeys): Promise<FakeWorker> {
       if (req.url !== `/v1/actions/${claims.act}`) throw new Error(`act ${claims.act} does not match ${req.url}`)
     } catch (err) {
       rejected.push((err as Error).message)
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 401, message: 'bad token', data: null }))
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 401, message: 'bad token', data: null }))
       return
     }
     const call: WorkerCall = { path: req.url ?? '', body, claims, at: performance.now() }
@@ -292,7 +308,10 @@ describe('relay on the embedded broker', SUITE, () => {
     const deliveries = record(inbox)
     const cid = unique('alice')
     // Odd spacing and non-ASCII: the worker must get these exact bytes, not a re-serialisation.
-    const payload = Buffer.from('{ "action" : "msg.send_private",\n  "seq_id":"s1", "text": "secret-text héllo ✓" }', 'utf8')
+    const payload = Buffer.from(
+      '{ "action" : "msg.send_private",\n  "seq_id":"s1", "text": "secret-text héllo ✓" }',
+      'utf8',
+    )
 
     const reply = await request(env.client, cid, 's1', payload)
     expect(reply).toEqual({ seq_id: 's1', code: 0, message: 'ok', data: { handled: 's1', by: 'fake' } })
@@ -306,7 +325,9 @@ describe('relay on the embedded broker', SUITE, () => {
 
     // The delivery was PUBACKed before the reply went out, so it has arrived (or is about to).
     await waitFor('the delivery', () => deliveries.length > 0, 1_000)
-    expect(deliveries.map((d) => [d.topic, JSON.parse(d.payload.toString())])).toEqual([['mchat/inbox/x', { from: cid, seq: 's1' }]])
+    expect(deliveries.map((d) => [d.topic, JSON.parse(d.payload.toString())])).toEqual([
+      ['mchat/inbox/x', { from: cid, seq: 's1' }],
+    ])
 
     await waitFor('the log line', () => env.logs.some((l) => l.client_id === cid))
     const line = env.logs.find((l) => l.client_id === cid)!
@@ -323,7 +344,9 @@ describe('relay on the embedded broker', SUITE, () => {
     const deliveries = record(inbox)
     const cid = unique('bob')
     let replyAt = 0
-    const reply = await request(env.client, cid, 's1', envelope('s1', { mode: 'stream' })).then((r) => ((replyAt = performance.now()), r))
+    const reply = await request(env.client, cid, 's1', envelope('s1', { mode: 'stream' })).then(
+      (r) => ((replyAt = performance.now()), r),
+    )
     expect(reply.code).toBe(0)
     const delivery = deliveries.find((d) => JSON.parse(d.payload.toString()).from === cid)
     expect(delivery).toBeDefined()
@@ -461,7 +484,11 @@ describe('relay configuration and lifecycle (embedded broker)', SUITE, () => {
       const answered = new Set<string>()
       env.client.on('message', (topic) => topic.startsWith(`mchat/msg/resp/${cid}/`) && answered.add(topic))
       const seqs = Array.from({ length: 12 }, (_, i) => `b${i}`)
-      await Promise.all(seqs.map((s) => env.client.publishAsync(requestTopic(cid, s), envelope(s, { mode: 'slow', delay: 150 }), { qos: 1 })))
+      await Promise.all(
+        seqs.map((s) =>
+          env.client.publishAsync(requestTopic(cid, s), envelope(s, { mode: 'slow', delay: 150 }), { qos: 1 }),
+        ),
+      )
       await waitFor('12 replies', () => answered.size === 12, 3_000)
       expect(worker.maxConcurrent(cid)).toBeGreaterThan(1) // concurrent, not serialised
       expect(worker.maxConcurrent(cid)).toBeLessThanOrEqual(4)
@@ -478,7 +505,9 @@ describe('relay configuration and lifecycle (embedded broker)', SUITE, () => {
     const env = await embeddedSetup({ drainTimeoutMs: 200, workerTimeoutMs: 2_000 })
     try {
       const cid = unique('late')
-      await env.client.publishAsync(requestTopic(cid, '1'), envelope('1', { mode: 'late-delivery', delay: 600 }), { qos: 1 })
+      await env.client.publishAsync(requestTopic(cid, '1'), envelope('1', { mode: 'late-delivery', delay: 600 }), {
+        qos: 1,
+      })
       await waitFor('the worker call', () => worker.callsFor(cid).length === 1)
       expect(await settlesWithin(env.relay.drain(), 600)).toBe('resolved')
       expect(env.relay.inFlight()).toBe(1) // abandoned in the worker
@@ -501,7 +530,8 @@ describe('relay configuration and lifecycle (embedded broker)', SUITE, () => {
       await env.client.subscribeAsync(replyFilter(cid), { qos: 1 })
       const answered = new Set<string>()
       env.client.on('message', (topic) => topic.startsWith(`mchat/msg/resp/${cid}/`) && answered.add(topic))
-      for (const s of ['d1', 'd2', 'd3']) await env.client.publishAsync(requestTopic(cid, s), envelope(s, { mode: 'slow', delay: 500 }), { qos: 1 })
+      for (const s of ['d1', 'd2', 'd3'])
+        await env.client.publishAsync(requestTopic(cid, s), envelope(s, { mode: 'slow', delay: 500 }), { qos: 1 })
       await waitFor('the worker to have the 3 requests', () => worker.callsFor(cid).length === 3)
       expect(env.relay.inFlight()).toBe(3)
 
@@ -515,7 +545,12 @@ describe('relay configuration and lifecycle (embedded broker)', SUITE, () => {
       expect(answeredWhenDrained).toBe(4)
       expect(answered.has(replyTopic(cid, 'late'))).toBe(true)
       expect(env.relay.inFlight()).toBe(0)
-      expect(worker.callsFor(cid).map((c) => c.claims.seq).sort()).toEqual(['d1', 'd2', 'd3', 'late'])
+      expect(
+        worker
+          .callsFor(cid)
+          .map((c) => c.claims.seq)
+          .sort(),
+      ).toEqual(['d1', 'd2', 'd3', 'late'])
     } finally {
       await env.close()
     }

@@ -40,7 +40,7 @@ export interface Relay {
 }
 
 export interface RelayOptions {
-  log?: RequestLogger
+  log?: RequestLogger | undefined
   /** Operational messages (connect, errors). */
   info?: (msg: string) => void
   /** Per-action targets and canaries; default: every action to `config.workerUrl`. */
@@ -81,7 +81,12 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     metrics,
     onEvent: (e) => {
       info(JSON.stringify(e))
-      if (client.connected) client.publish(opsCanaryTopic(e.action), JSON.stringify({ ...e, relay: config.clientId, at: new Date().toISOString() }), { qos: 1, retain: true })
+      if (client.connected)
+        client.publish(
+          opsCanaryTopic(e.action),
+          JSON.stringify({ ...e, relay: config.clientId, at: new Date().toISOString() }),
+          { qos: 1, retain: true },
+        )
       ops.publish(client)
     },
   })
@@ -93,7 +98,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     protocolVersion: 4,
     reconnectPeriod: 1000,
     manualConnect: true,
-    ...(config.mqttUsername ? { username: config.mqttUsername, password: config.mqttPassword } : { username: login?.username, password: login?.current() }),
+    ...(config.mqttUsername
+      ? { username: config.mqttUsername, ...(config.mqttPassword !== undefined && { password: config.mqttPassword }) }
+      : login
+        ? { username: login.username, password: login.current() }
+        : {}),
   })
   const stopLogin = login?.keepFresh(client)
   const acknowledge = holdAcknowledgements(client)
@@ -128,7 +137,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
     }
     const started = performance.now()
     metrics?.requestStarted()
-    let outcome: { action: string; target: string; code: number; variant?: 'stable' | 'canary' } = { action: '-', target: '-', code: 500 }
+    let outcome: { action: string; target: string; code: number; variant?: 'stable' | 'canary' } = {
+      action: '-',
+      target: '-',
+      code: 500,
+    }
     handle({ client, sign: signer, config, info, routes, metrics, workerFetch: opts.fetch }, topic, payload, release)
       .then((r) => {
         // Answered (or unanswerable): only now may the broker forget the request.
@@ -136,7 +149,12 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
         if (!r) return
         const { target, ...line } = r
         // Labels only from known actions: a client-chosen name must not mint new series.
-        outcome = { action: isActionName(r.action) ? r.action : '-', target: target ?? '-', code: r.code, ...(r.variant ? { variant: r.variant } : {}) }
+        outcome = {
+          action: isActionName(r.action) ? r.action : '-',
+          target: target ?? '-',
+          code: r.code,
+          ...(r.variant ? { variant: r.variant } : {}),
+        }
         if (r.fallback) {
           // The user got stable's reply; the canary's failure still counts against it.
           analyzer.record(outcome.action, 'canary', r.fallback.code, r.fallback.latency_ms)
@@ -153,7 +171,12 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
       })
       .finally(() => {
         const ms = performance.now() - started
-        metrics?.requestFinished({ action: outcome.action, target: outcome.target, code: outcome.code, seconds: ms / 1000 })
+        metrics?.requestFinished({
+          action: outcome.action,
+          target: outcome.target,
+          code: outcome.code,
+          seconds: ms / 1000,
+        })
         if (outcome.variant) analyzer.record(outcome.action, outcome.variant, outcome.code, ms)
         release()
         active--
@@ -227,7 +250,11 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
  * wrapped here to drop the automatic ones.
  */
 function holdAcknowledgements(client: MqttClient): { taken(packet: IPublishPacket): { ack(): void } } {
-  type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void
+  type SendPacket = (
+    packet: { cmd: string; messageId?: number },
+    cb?: (err?: Error) => void,
+    ...rest: unknown[]
+  ) => void
   const internals = client as unknown as { _sendPacket: SendPacket }
   const send = internals._sendPacket.bind(client)
   const ours = new WeakSet<object>()
@@ -280,7 +307,12 @@ interface HandleDeps {
   workerFetch: WorkerFetch | undefined
 }
 
-async function handle({ client, sign, config, info, routes, metrics, workerFetch }: HandleDeps, topic: string, payload: Buffer, release: () => void): Promise<Handled> {
+async function handle(
+  { client, sign, config, info, routes, metrics, workerFetch }: HandleDeps,
+  topic: string,
+  payload: Buffer,
+  release: () => void,
+): Promise<Handled> {
   const t = parseRequestTopic(topic)
   if (t.client_id === undefined || t.seq_id === undefined) return null // cannot be an answerable request
   const { client_id, seq_id } = t
@@ -289,7 +321,13 @@ async function handle({ client, sign, config, info, routes, metrics, workerFetch
     // seq_id is the topic's: a seq_id in the worker's reply line must not override it.
     const body = { seq_id, code: reply.code, message: reply.message, data: reply.data }
     await client.publishAsync(replyTopic(client_id, seq_id), JSON.stringify(body), { qos: 1 })
-    return { client_id, seq_id, action, code: reply.code, ...(route ? { variant: route.variant, target: route.target } : {}) }
+    return {
+      client_id,
+      seq_id,
+      action,
+      code: reply.code,
+      ...(route ? { variant: route.variant, target: route.target } : {}),
+    }
   }
 
   if (!t.ok) return respond(fail(Code.BAD_REQUEST, t.error))
@@ -299,7 +337,8 @@ async function handle({ client, sign, config, info, routes, metrics, workerFetch
   let body: unknown
   const text = payload.toString('utf8')
   // Checked before parsing: deep nesting costs the parser and every later walk of the value.
-  if (nestedDeeperThan(text)) return respond(fail(Code.BAD_REQUEST, `payload is nested deeper than ${MAX_JSON_DEPTH} levels`))
+  if (nestedDeeperThan(text))
+    return respond(fail(Code.BAD_REQUEST, `payload is nested deeper than ${MAX_JSON_DEPTH} levels`))
   try {
     body = JSON.parse(text)
   } catch {
@@ -333,7 +372,10 @@ async function handle({ client, sign, config, info, routes, metrics, workerFetch
         delivered = true
         const p = client.publishAsync(d.topic, JSON.stringify(d.payload), { qos: 1, retain: d.retain ?? false })
         // Counted once accepted; the empty handler keeps a failure before the await below from going unhandled.
-        p.then(() => metrics?.deliveryPublished(), () => {})
+        p.then(
+          () => metrics?.deliveryPublished(),
+          () => {},
+        )
         published.push(p)
       },
     })
@@ -341,12 +383,21 @@ async function handle({ client, sign, config, info, routes, metrics, workerFetch
   let fallback: Fallback | undefined
   const left = route.timeoutMs - (performance.now() - started)
   if (fallsBack(route, reply.code, delivered) && left >= 1) {
-    fallback = { variant: 'canary', target: route.target, code: reply.code, latency_ms: Math.round((performance.now() - started) * 100) / 100 }
+    fallback = {
+      variant: 'canary',
+      target: route.target,
+      code: reply.code,
+      latency_ms: Math.round((performance.now() - started) * 100) / 100,
+    }
     reply = await call(route.fallback, Math.floor(left))
   }
   release()
   // The sender hears "sent" only once the broker has accepted every delivery.
   await Promise.all(published)
-  const answered = await respond(reply, action, fallback ? { variant: 'stable', target: route.fallback!.target } : route)
+  const answered = await respond(
+    reply,
+    action,
+    fallback ? { variant: 'stable', target: route.fallback!.target } : route,
+  )
   return fallback ? { ...answered, fallback } : answered
 }

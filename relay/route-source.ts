@@ -68,7 +68,7 @@ export async function readRouteFile(path: string): Promise<RouteTable> {
   try {
     json = JSON.parse(await readFile(path, 'utf8'))
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`)
+    throw new Error(`${path}: ${(err as Error).message}`, { cause: err })
   }
   const parsed = routeTable.safeParse(json)
   if (!parsed.success) throw new Error(`${path}: ${describeZodError(parsed.error)}`)
@@ -86,7 +86,10 @@ export function followRouteFile(path: string, source: RouteSource, info: (m: str
     // One reload at a time, in order: the last write wins.
     pending = pending.then(async () => {
       try {
-        if (!source.offer(await readRouteFile(path), why)) info(`routes file read (${why}) but not applied: the table on ${OPS_ROUTES_TOPIC} is in force until it is cleared`)
+        if (!source.offer(await readRouteFile(path), why))
+          info(
+            `routes file read (${why}) but not applied: the table on ${OPS_ROUTES_TOPIC} is in force until it is cleared`,
+          )
       } catch (err) {
         info(`routes not reloaded (${why}): ${(err as Error).message}`)
       }
@@ -124,6 +127,8 @@ export function followRouteFile(path: string, source: RouteSource, info: (m: str
 /** Key order does not make two tables different. */
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
   )
 }

@@ -26,8 +26,12 @@ describe('route table', () => {
 
   it('is sticky per client: the same answer every time, and a canary client stays canary as the weight rises', () => {
     const ids = clients(500)
-    const at = (w: number) => new Set(ids.filter((c) => pickRoute(table(w), 'msg.send_private', c, 1000).variant === 'canary'))
-    for (const c of ids.slice(0, 50)) expect(new Set(Array.from({ length: 5 }, () => pickRoute(table(30), 'msg.send_private', c, 1000).variant)).size).toBe(1)
+    const at = (w: number) =>
+      new Set(ids.filter((c) => pickRoute(table(w), 'msg.send_private', c, 1000).variant === 'canary'))
+    for (const c of ids.slice(0, 50))
+      expect(
+        new Set(Array.from({ length: 5 }, () => pickRoute(table(30), 'msg.send_private', c, 1000).variant)).size,
+      ).toBe(1)
     const [w10, w25, w60] = [at(10), at(25), at(60)]
     for (const c of w10) expect(w25.has(c)).toBe(true)
     for (const c of w25) expect(w60.has(c)).toBe(true)
@@ -38,25 +42,54 @@ describe('route table', () => {
     const t = routeTable.parse({
       default: { url: 'https://mchat.example.workers.dev' },
       timeout_ms: 8000,
-      actions: { 'msg.send_group': { canary: { target: { worker: 'mchat', version: 'dc8dcd28-271b' }, weight: 100 }, timeout_ms: 60000 } },
+      actions: {
+        'msg.send_group': {
+          canary: { target: { worker: 'mchat', version: 'dc8dcd28-271b' }, weight: 100 },
+          timeout_ms: 60000,
+        },
+      },
     })
     expect(pickRoute(t, 'msg.send_group', 'emp_1.web', 10_000)).toEqual({
       url: 'https://mchat.example.workers.dev',
-      headers: { 'Cloudflare-Workers-Version-Overrides': 'mchat="dc8dcd28-271b"', 'Cloudflare-Workers-Version-Key': 'emp_1.web' },
+      headers: {
+        'Cloudflare-Workers-Version-Overrides': 'mchat="dc8dcd28-271b"',
+        'Cloudflare-Workers-Version-Key': 'emp_1.web',
+      },
       variant: 'canary',
       target: 'dc8dcd28-271b',
       timeoutMs: 60000,
-      fallback: { url: 'https://mchat.example.workers.dev', headers: {}, target: 'https://mchat.example.workers.dev', firstLineMs: 30000 },
+      fallback: {
+        url: 'https://mchat.example.workers.dev',
+        headers: {},
+        target: 'https://mchat.example.workers.dev',
+        firstLineMs: 30000,
+      },
     })
-    expect(pickRoute(t, 'org.tree', 'emp_1.web', 10_000)).toMatchObject({ headers: {}, variant: 'stable', timeoutMs: 8000 })
+    expect(pickRoute(t, 'org.tree', 'emp_1.web', 10_000)).toMatchObject({
+      headers: {},
+      variant: 'stable',
+      timeoutMs: 8000,
+    })
   })
 
   it('actions that may call AI agents wait at least the agent timeout, unless their own entry names one', () => {
-    const t = routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 8000, actions: { 'msg.send_group': { timeout_ms: 20_000 } } })
+    const t = routeTable.parse({
+      default: { url: 'http://w' },
+      timeout_ms: 8000,
+      actions: { 'msg.send_group': { timeout_ms: 20_000 } },
+    })
     expect(pickRoute(t, 'msg.send_private', 'e.d', 10_000, 75_000).timeoutMs).toBe(75_000)
     expect(pickRoute(t, 'msg.send_group', 'e.d', 10_000, 75_000).timeoutMs).toBe(20_000)
     expect(pickRoute(t, 'org.tree', 'e.d', 10_000, 75_000).timeoutMs).toBe(8000)
-    expect(pickRoute(routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 90_000 }), 'msg.send_private', 'e.d', 10_000, 75_000).timeoutMs).toBe(90_000)
+    expect(
+      pickRoute(
+        routeTable.parse({ default: { url: 'http://w' }, timeout_ms: 90_000 }),
+        'msg.send_private',
+        'e.d',
+        10_000,
+        75_000,
+      ).timeoutMs,
+    ).toBe(90_000)
     // Without an agent timeout (a relay configured by hand) nothing changes.
     expect(pickRoute(singleTarget('http://w'), 'msg.send_private', 'e.d', 500).timeoutMs).toBe(500)
   })
@@ -64,26 +97,53 @@ describe('route table', () => {
   it('a canary falls back to stable by default, within half the timeout unless first_line_ms says; fallback false turns it off', () => {
     const at = (canary: Record<string, unknown>) =>
       pickRoute(
-        routeTable.parse({ default: { url: 'http://stable.test' }, actions: { 'org.tree': { canary: { target: { url: 'http://canary.test' }, weight: 100, ...canary } } } }),
+        routeTable.parse({
+          default: { url: 'http://stable.test' },
+          actions: { 'org.tree': { canary: { target: { url: 'http://canary.test' }, weight: 100, ...canary } } },
+        }),
         'org.tree',
         'e.d',
         10_000,
       )
-    expect(at({})).toMatchObject({ variant: 'canary', url: 'http://canary.test', fallback: { url: 'http://stable.test', target: 'http://stable.test', firstLineMs: 5000 } })
+    expect(at({})).toMatchObject({
+      variant: 'canary',
+      url: 'http://canary.test',
+      fallback: { url: 'http://stable.test', target: 'http://stable.test', firstLineMs: 5000 },
+    })
     expect(at({ first_line_ms: 250 }).fallback?.firstLineMs).toBe(250)
     expect(at({ first_line_ms: 60_000 }).fallback?.firstLineMs).toBe(10_000) // never past the request's own timeout
     expect(at({ fallback: false }).fallback).toBeUndefined()
     expect(pickRoute(table(0), 'msg.send_private', 'e.d', 1000).fallback).toBeUndefined() // stable has nothing to fall back to
-    expect(routeTable.safeParse({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, fallback: 'yes' } } } }).success).toBe(false)
-    expect(routeTable.safeParse({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, first_line_ms: 0 } } } }).success).toBe(false)
+    expect(
+      routeTable.safeParse({
+        default: { url: 'http://x' },
+        actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, fallback: 'yes' } } },
+      }).success,
+    ).toBe(false)
+    expect(
+      routeTable.safeParse({
+        default: { url: 'http://x' },
+        actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 5, first_line_ms: 0 } } },
+      }).success,
+    ).toBe(false)
   })
 
   it('refuses what it cannot route, naming the field', () => {
     const bad = (v: unknown) => routeTable.safeParse(v)
     expect(bad({ default: { url: 'http://x' }, actions: { 'no.such': {} } }).success).toBe(false)
     expect(bad({ default: { worker: 'w', version: 'v' } }).success).toBe(false) // the default needs a url
-    expect(bad({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { version: 'v' }, weight: 5 } } } }).success).toBe(false)
-    expect(bad({ default: { url: 'http://x' }, actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 101 } } } }).success).toBe(false)
+    expect(
+      bad({
+        default: { url: 'http://x' },
+        actions: { 'org.tree': { canary: { target: { version: 'v' }, weight: 5 } } },
+      }).success,
+    ).toBe(false)
+    expect(
+      bad({
+        default: { url: 'http://x' },
+        actions: { 'org.tree': { canary: { target: { url: 'http://y' }, weight: 101 } } },
+      }).success,
+    ).toBe(false)
     expect(bad({ default: { url: 'ftp://x' } }).success).toBe(false)
   })
 })

@@ -13,7 +13,10 @@ export const routeTarget = z
     version: z.string().min(1).max(128).optional(),
   })
   .refine((t) => t.url !== undefined || t.version !== undefined, 'a target needs a url or a Cloudflare version')
-  .refine((t) => (t.version === undefined) === (t.worker === undefined), 'a Cloudflare version needs its worker name, and only with one')
+  .refine(
+    (t) => (t.version === undefined) === (t.worker === undefined),
+    'a Cloudflare version needs its worker name, and only with one',
+  )
 export type RouteTarget = z.infer<typeof routeTarget>
 
 const timeoutMs = z.number().int().min(1).max(300_000)
@@ -104,7 +107,13 @@ export function bucketOf(clientId: string, action: string): number {
  * The route of one request. `defaultTimeoutMs` applies when the table names none; actions that
  * may call AI agents wait at least `agentTimeoutMs` unless their own entry says otherwise.
  */
-export function pickRoute(table: RouteTable, action: string, clientId: string, defaultTimeoutMs: number, agentTimeoutMs?: number): Route {
+export function pickRoute(
+  table: RouteTable,
+  action: string,
+  clientId: string,
+  defaultTimeoutMs: number,
+  agentTimeoutMs?: number,
+): Route {
   const r = table.actions[action]
   const stable = r?.stable ?? table.default
   const canary = r?.canary && bucketOf(clientId, action) < r.canary.weight * 100 ? r.canary : undefined
@@ -117,13 +126,20 @@ export function pickRoute(table: RouteTable, action: string, clientId: string, d
     }
     return { url: t.url ?? stable.url ?? table.default.url!, headers, target: t.version ?? t.url! }
   }
-  const timeoutMs = r?.timeout_ms ?? Math.max(table.timeout_ms ?? defaultTimeoutMs, AGENT_TRIGGER_ACTIONS.includes(action) ? (agentTimeoutMs ?? 0) : 0)
+  const timeoutMs =
+    r?.timeout_ms ??
+    Math.max(table.timeout_ms ?? defaultTimeoutMs, AGENT_TRIGGER_ACTIONS.includes(action) ? (agentTimeoutMs ?? 0) : 0)
   if (!canary) return { ...target(stable), variant: 'stable', timeoutMs }
   return {
     ...target(canary.target),
     variant: 'canary',
     timeoutMs,
-    ...(canary.fallback && { fallback: { ...target(stable), firstLineMs: Math.min(canary.first_line_ms ?? Math.floor(timeoutMs / 2), timeoutMs) } }),
+    ...(canary.fallback && {
+      fallback: {
+        ...target(stable),
+        firstLineMs: Math.min(canary.first_line_ms ?? Math.floor(timeoutMs / 2), timeoutMs),
+      },
+    }),
   }
 }
 

@@ -12,7 +12,10 @@ export interface RelayCallToSign {
 export type Signer = (call: RelayCallToSign) => Promise<string>
 
 /** Signs each relay → worker call: EdDSA, short-lived, bound to action, ids and body hash. */
-export async function createSigner(privateJwk: string | JWK, ttlSeconds: number = RELAY_TOKEN.ttlSeconds): Promise<Signer> {
+export async function createSigner(
+  privateJwk: string | JWK,
+  ttlSeconds: number = RELAY_TOKEN.ttlSeconds,
+): Promise<Signer> {
   const jwk = typeof privateJwk === 'string' ? (JSON.parse(privateJwk) as JWK) : privateJwk
   const key = await importJWK(jwk, RELAY_TOKEN.alg)
   return async function sign(call) {

@@ -58,7 +58,11 @@ export const agentProfile = z
   // An agent needs a webhook, or says it is connected over MQTT; never both.
   .superRefine((p, ctx) => {
     if (p.connection === 'webhook' && !p.webhook_endpoint) {
-      ctx.addIssue({ code: 'custom', message: 'required unless the agent is MQTT-connected (connection: "mqtt")', path: ['webhook_endpoint'] })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'required unless the agent is MQTT-connected (connection: "mqtt")',
+        path: ['webhook_endpoint'],
+      })
     }
     if (p.connection === 'mqtt' && p.webhook_endpoint) {
       ctx.addIssue({ code: 'custom', message: 'an MQTT-connected agent has no webhook_endpoint', path: ['connection'] })
@@ -136,7 +140,10 @@ export const agentAnswer = z
     handoff_to: employeeId.optional(),
     next_agent: employeeId.optional(),
   })
-  .refine((a) => a.content !== undefined || a.handoff_to !== undefined || a.next_agent !== undefined, 'needs content, handoff_to or next_agent')
+  .refine(
+    (a) => a.content !== undefined || a.handoff_to !== undefined || a.next_agent !== undefined,
+    'needs content, handoff_to or next_agent',
+  )
 export type AgentAnswer = z.infer<typeof agentAnswer>
 
 /** What became of one agent call, in the sender's reply (`data.agents`). */
@@ -197,7 +204,8 @@ export async function verifyAgentCall(
   nowMs: number = Date.now(),
 ): Promise<boolean> {
   const ts = Number(headers.timestamp)
-  if (!headers.timestamp || !Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > AGENT_SIGNATURE_TOLERANCE_S) return false
+  if (!headers.timestamp || !Number.isInteger(ts) || Math.abs(nowMs / 1000 - ts) > AGENT_SIGNATURE_TOLERANCE_S)
+    return false
   const m = /^v1=([0-9a-f]{64})$/.exec(headers.signature ?? '')
   if (!m) return false
   const mac = new Uint8Array(m[1]!.match(/../g)!.map((h) => parseInt(h, 16)))

@@ -7,12 +7,18 @@ describe('request envelope', () => {
   it('needs an object with an action; a payload seq_id must equal the topic’s', () => {
     expect(checkEnvelope({ action: 'org.tree' }, 's1')).toEqual({ ok: true, action: 'org.tree' })
     expect(checkEnvelope({ action: 'org.tree', seq_id: 's1' }, 's1')).toEqual({ ok: true, action: 'org.tree' })
-    expect(checkEnvelope({ action: 'org.tree', seq_id: 's2' }, 's1')).toEqual({ ok: false, message: 'seq_id: does not match the seq_id in the topic' })
+    expect(checkEnvelope({ action: 'org.tree', seq_id: 's2' }, 's1')).toEqual({
+      ok: false,
+      message: 'seq_id: does not match the seq_id in the topic',
+    })
     expect(checkEnvelope([], 's1')).toEqual({ ok: false, message: 'payload must be a JSON object' })
     expect(checkEnvelope(null, 's1')).toMatchObject({ ok: false })
     expect(checkEnvelope({}, 's1')).toMatchObject({ ok: false, message: expect.stringMatching(/^action: /) })
     expect(checkEnvelope({ action: 7 }, 's1')).toMatchObject({ ok: false, message: expect.stringMatching(/^action: /) })
-    expect(checkEnvelope({ action: 'x', seq_id: 5 }, 's1')).toMatchObject({ ok: false, message: expect.stringMatching(/^seq_id: /) })
+    expect(checkEnvelope({ action: 'x', seq_id: 5 }, 's1')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^seq_id: /),
+    })
   })
 
   it('builds replies in the seed’s shape', () => {
@@ -29,13 +35,26 @@ describe('request envelope', () => {
 
 describe('message content', () => {
   it('accepts a string or {type, body} as in seed 002 §1.3', () => {
-    for (const c of ['hi', { type: 'text', body: 'hi' }, { type: 'text', body: { text: 'hi' } }, { type: 'image', body: { url: 'https://x/a.png', width: 1, height: 2 } }, { type: 'file', body: { url: 'https://x/a.pdf', name: 'a.pdf', size: 10 } }]) {
+    for (const c of [
+      'hi',
+      { type: 'text', body: 'hi' },
+      { type: 'text', body: { text: 'hi' } },
+      { type: 'image', body: { url: 'https://x/a.png', width: 1, height: 2 } },
+      { type: 'file', body: { url: 'https://x/a.pdf', name: 'a.pdf', size: 10 } },
+    ]) {
       expect(messageContent.safeParse(c).success, JSON.stringify(c)).toBe(true)
     }
   })
 
   it('refuses empty, unknown, unsafe and oversized content', () => {
-    for (const c of ['', { type: 'audio', body: 'x' }, { type: 'image', body: { url: 'ftp://x/a' } }, { type: 'file', body: { url: 'https://x', name: 'a' } }, 'x'.repeat(CONTENT_MAX_BYTES + 1), 42]) {
+    for (const c of [
+      '',
+      { type: 'audio', body: 'x' },
+      { type: 'image', body: { url: 'ftp://x/a' } },
+      { type: 'file', body: { url: 'https://x', name: 'a' } },
+      'x'.repeat(CONTENT_MAX_BYTES + 1),
+      42,
+    ]) {
       expect(messageContent.safeParse(c).success, JSON.stringify(c).slice(0, 40)).toBe(false)
     }
     // The limit counts UTF-8 bytes, not characters.

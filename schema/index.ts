@@ -22,8 +22,21 @@ export { contentType, fileUploadUrl } from './actions/file.upload_url.ts'
 export { departmentCreate, departmentFields } from './actions/department.create.ts'
 export { departmentDelete } from './actions/department.delete.ts'
 export { departmentUpdate } from './actions/department.update.ts'
-export { employeeCreate, employeeFields, employeeRole, employeeStatus, mqttConnection, type MqttConnection } from './actions/employee.create.ts'
-export { employeeUpdate, employeeUpdates, profileChange, SENSITIVE_EMPLOYEE_FIELDS, type ProfileChange } from './actions/employee.update.ts'
+export {
+  employeeCreate,
+  employeeFields,
+  employeeRole,
+  employeeStatus,
+  mqttConnection,
+  type MqttConnection,
+} from './actions/employee.create.ts'
+export {
+  employeeUpdate,
+  employeeUpdates,
+  profileChange,
+  SENSITIVE_EMPLOYEE_FIELDS,
+  type ProfileChange,
+} from './actions/employee.update.ts'
 export { GROUP_MAX_MEMBERS, groupCreate, memberIds } from './actions/group.create.ts'
 export { groupDismiss } from './actions/group.dismiss.ts'
 export { groupList, groupRole } from './actions/group.list.ts'

@@ -7,13 +7,26 @@ import { createRealDatabase, realServicesMissing } from '../test/support/service
 import { startPglite, type LocalPostgres } from '../local/postgres.ts'
 
 // Every file in the folder: migrations are added independently of one another (and of this test).
-const MIGRATIONS = readdirSync(fileURLToPath(new URL('./migrations/', import.meta.url))).filter((f) => f.endsWith('.sql')).sort()
-const SEED_TABLES = ['department', 'employee', 'chat_group', 'group_member', 'client_session', 'audit_log', 'auth_challenge', 'request_reply']
+const MIGRATIONS = readdirSync(fileURLToPath(new URL('./migrations/', import.meta.url)))
+  .filter((f) => f.endsWith('.sql'))
+  .sort()
+const SEED_TABLES = [
+  'department',
+  'employee',
+  'chat_group',
+  'group_member',
+  'client_session',
+  'audit_log',
+  'auth_challenge',
+  'request_reply',
+]
 
 async function tables(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
-  const { rows } = await c.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)
+  const { rows } = await c.query<{ t: string }>(
+    `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+  )
   await c.end()
   return rows.map((r) => r.t)
 }
@@ -49,9 +62,15 @@ describe.skipIf(realServicesMissing('postgres'))('db:migrate on PostgreSQL', () 
     const c = new pg.Client({ connectionString: db.url })
     await c.connect()
     try {
-      await expect(c.query(`INSERT INTO employee (employee_id, name, role) VALUES ('x', 'X', 'root')`)).rejects.toThrow(/check/)
-      await expect(c.query(`INSERT INTO employee (employee_id, name, status) VALUES ('y', 'Y', 'gone')`)).rejects.toThrow(/check/)
-      await expect(c.query(`INSERT INTO group_member (group_id, employee_id, role) VALUES ('g', 'e', 'king')`)).rejects.toThrow()
+      await expect(c.query(`INSERT INTO employee (employee_id, name, role) VALUES ('x', 'X', 'root')`)).rejects.toThrow(
+        /check/,
+      )
+      await expect(
+        c.query(`INSERT INTO employee (employee_id, name, status) VALUES ('y', 'Y', 'gone')`),
+      ).rejects.toThrow(/check/)
+      await expect(
+        c.query(`INSERT INTO group_member (group_id, employee_id, role) VALUES ('g', 'e', 'king')`),
+      ).rejects.toThrow()
     } finally {
       await c.end()
     }

@@ -21,7 +21,9 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     )
-    const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version))
+    const done = new Set(
+      (await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+    )
     for (const file of files) {
       if (done.has(file)) continue
       const sql = await readFile(MIGRATIONS_DIR + file, 'utf8')
@@ -32,7 +34,7 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
         await client.query('COMMIT')
       } catch (err) {
         await client.query('ROLLBACK')
-        throw new Error(`migration ${file} failed: ${(err as Error).message}`)
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`, { cause: err })
       }
       applied.push(file)
       log(`applied ${file}`)
@@ -47,7 +49,9 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const url = process.env.DATABASE_URL
   if (!url) {
-    console.error('db:migrate: set DATABASE_URL to the PostgreSQL to migrate (npm start migrates its embedded database itself)')
+    console.error(
+      'db:migrate: set DATABASE_URL to the PostgreSQL to migrate (npm start migrates its embedded database itself)',
+    )
     process.exit(2)
   }
   migrate(url, (l) => console.log(`db:migrate: ${l}`)).then(

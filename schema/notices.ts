@@ -17,7 +17,12 @@ export const memberRemovedNotice = notice('member_removed', z.object({ ...groupR
 export const groupDismissedNotice = notice('group_dismissed', z.object({ ...groupRef, operator_id: employeeId }))
 export const employeeJoinedNotice = notice(
   'employee_joined',
-  z.object({ employee_id: employeeId, name: z.string(), department_id: departmentId.nullable(), is_ai_agent: z.boolean() }),
+  z.object({
+    employee_id: employeeId,
+    name: z.string(),
+    department_id: departmentId.nullable(),
+    is_ai_agent: z.boolean(),
+  }),
 )
 
 /**
@@ -50,8 +55,15 @@ export const agentHandoffNotice = notice(
 )
 
 export const systemNotice = z.discriminatedUnion('type', [
-  memberJoinedNotice, memberRemovedNotice, groupDismissedNotice, employeeJoinedNotice,
-  agentTimeoutNotice, agentRateLimitedNotice, agentFailedNotice, agentChainLimitNotice, agentHandoffNotice,
+  memberJoinedNotice,
+  memberRemovedNotice,
+  groupDismissedNotice,
+  employeeJoinedNotice,
+  agentTimeoutNotice,
+  agentRateLimitedNotice,
+  agentFailedNotice,
+  agentChainLimitNotice,
+  agentHandoffNotice,
 ])
 export type SystemNotice = z.infer<typeof systemNotice>
 export type NoticeType = SystemNotice['type']

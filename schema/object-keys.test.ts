@@ -13,7 +13,9 @@ describe('object keys', () => {
 
   it('name a private chat the same way whoever uploads', () => {
     expect(privateKeyPrefix('emp_b', 'emp_a')).toBe(privateKeyPrefix('emp_a', 'emp_b'))
-    expect(objectKey({ kind: 'private', employee_ids: ['emp_b', 'emp_a'], uploader: 'emp_b' }, 'f', 'x')).toBe('p/emp_a~emp_b/emp_b/f/x')
+    expect(objectKey({ kind: 'private', employee_ids: ['emp_b', 'emp_a'], uploader: 'emp_b' }, 'f', 'x')).toBe(
+      'p/emp_a~emp_b/emp_b/f/x',
+    )
   })
 
   it('refuse every shape MChat never hands out rights to', () => {

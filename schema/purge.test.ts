@@ -17,7 +17,9 @@ describe('db:purge', () => {
     c = new pg.Client({ connectionString: pgl.url })
     await c.connect()
     await c.query(`INSERT INTO employee (employee_id, name) VALUES ('e1', 'E')`)
-    await c.query(`INSERT INTO audit_log (action, result_code, ts) VALUES ('a.old', 0, now() - interval '181 days'), ('a.kept', 0, now() - interval '179 days'), ('a.new', 0, now())`)
+    await c.query(
+      `INSERT INTO audit_log (action, result_code, ts) VALUES ('a.old', 0, now() - interval '181 days'), ('a.kept', 0, now() - interval '179 days'), ('a.new', 0, now())`,
+    )
     await c.query(`INSERT INTO request_reply (client_id, seq_id, action, body_hash, reply, created_at) VALUES
       ('c', 'old', 'x', 'h', '{}', now() - interval '8 days'), ('c', 'new', 'x', 'h', '{}', now())`)
     await c.query(`INSERT INTO auth_challenge (challenge_id, employee_id, token_hash, expires_at) VALUES
@@ -33,7 +35,11 @@ describe('db:purge', () => {
     expect(await left(`SELECT challenge_id FROM auth_challenge`)).toEqual(['ch_live'])
     await c.end()
 
-    expect(await purge(pgl.url, { auditDays: 1, replyDays: 7, challengeDays: 1 })).toEqual({ audit: 1, replies: 0, challenges: 0 })
+    expect(await purge(pgl.url, { auditDays: 1, replyDays: 7, challengeDays: 1 })).toEqual({
+      audit: 1,
+      replies: 0,
+      challenges: 0,
+    })
     await expect(purge(pgl.url, { auditDays: 0, replyDays: 7, challengeDays: 1 })).rejects.toThrow(/auditDays/)
   })
 })

@@ -20,8 +20,13 @@ export interface Purged {
 }
 
 /** Deletes what is past its retention, in batches so a large backlog never holds long locks. */
-export async function purge(databaseUrl: string, r: Retention = RETENTION_DEFAULTS, log: (line: string) => void = () => {}): Promise<Purged> {
-  for (const [k, v] of Object.entries(r)) if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number of days ≥ 1, got ${v}`)
+export async function purge(
+  databaseUrl: string,
+  r: Retention = RETENTION_DEFAULTS,
+  log: (line: string) => void = () => {},
+): Promise<Purged> {
+  for (const [k, v] of Object.entries(r))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number of days ≥ 1, got ${v}`)
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -78,9 +83,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       replyDays: days('REPLY_RETENTION_DAYS', RETENTION_DEFAULTS.replyDays),
       challengeDays: days('CHALLENGE_RETENTION_DAYS', RETENTION_DEFAULTS.challengeDays),
     }
-    console.log(`db:purge: audit_log older than ${retention.auditDays} d, request_reply older than ${retention.replyDays} d, challenges expired ${retention.challengeDays} d ago`)
+    console.log(
+      `db:purge: audit_log older than ${retention.auditDays} d, request_reply older than ${retention.replyDays} d, challenges expired ${retention.challengeDays} d ago`,
+    )
     purge(url, retention, (l) => console.log(`db:purge: ${l}`)).then(
-      (p) => console.log(`db:purge: deleted ${p.audit} audit entries, ${p.replies} stored replies, ${p.challenges} challenges`),
+      (p) =>
+        console.log(
+          `db:purge: deleted ${p.audit} audit entries, ${p.replies} stored replies, ${p.challenges} challenges`,
+        ),
       (err: Error) => {
         console.error(`db:purge: ${err.message}`)
         process.exit(1)

@@ -36,19 +36,44 @@ describe('topics', () => {
   it('rejects malformed levels, saying which and why', () => {
     expect(parseRequestTopic('mchat/msg/req/a')).toMatchObject({ ok: false })
     expect(parseRequestTopic('mchat/msg/resp/a/b')).toMatchObject({ ok: false })
-    expect(parseRequestTopic('mchat/msg/req//1')).toMatchObject({ ok: false, error: 'client_id is empty', client_id: '', seq_id: '1' })
-    expect(parseRequestTopic(`mchat/msg/req/${'c'.repeat(LIMITS.clientIdMax + 1)}/1`)).toMatchObject({ ok: false, error: `client_id is longer than ${LIMITS.clientIdMax} characters` })
-    expect(parseRequestTopic(`mchat/msg/req/c/${'s'.repeat(LIMITS.seqIdMax + 1)}`)).toMatchObject({ ok: false, error: `seq_id is longer than ${LIMITS.seqIdMax} characters` })
+    expect(parseRequestTopic('mchat/msg/req//1')).toMatchObject({
+      ok: false,
+      error: 'client_id is empty',
+      client_id: '',
+      seq_id: '1',
+    })
+    expect(parseRequestTopic(`mchat/msg/req/${'c'.repeat(LIMITS.clientIdMax + 1)}/1`)).toMatchObject({
+      ok: false,
+      error: `client_id is longer than ${LIMITS.clientIdMax} characters`,
+    })
+    expect(parseRequestTopic(`mchat/msg/req/c/${'s'.repeat(LIMITS.seqIdMax + 1)}`)).toMatchObject({
+      ok: false,
+      error: `seq_id is longer than ${LIMITS.seqIdMax} characters`,
+    })
     for (const bad of ['a+b', 'a#', 'a b', 'a\u0000b', 'a\tb']) {
       const r = parseRequestTopic(`mchat/msg/req/${bad}/1`)
       expect(r.ok, JSON.stringify(bad)).toBe(false)
     }
-    expect(parseRequestTopic('mchat/msg/req/c/s+')).toMatchObject({ ok: false, error: expect.stringMatching(/^seq_id contains/) })
+    expect(parseRequestTopic('mchat/msg/req/c/s+')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^seq_id contains/),
+    })
   })
 
   it('allows workers only the delivery namespaces', () => {
-    for (const t of ['mchat/inbox/e1', 'mchat/group/g1', 'mchat/profile/e1', 'mchat/system/notify']) expect(isDeliveryTopic(t), t).toBe(true)
-    for (const t of ['mchat/msg/resp/c/s', 'mchat/msg/req/c/s', 'mchat/status/e1', 'mchat/inbox/+', 'mchat/inbox/#', 'mchat/inbox/a/b', 'mchat/inbox/', 'other/inbox/e', 'mchat/system/other']) {
+    for (const t of ['mchat/inbox/e1', 'mchat/group/g1', 'mchat/profile/e1', 'mchat/system/notify'])
+      expect(isDeliveryTopic(t), t).toBe(true)
+    for (const t of [
+      'mchat/msg/resp/c/s',
+      'mchat/msg/req/c/s',
+      'mchat/status/e1',
+      'mchat/inbox/+',
+      'mchat/inbox/#',
+      'mchat/inbox/a/b',
+      'mchat/inbox/',
+      'other/inbox/e',
+      'mchat/system/other',
+    ]) {
       expect(isDeliveryTopic(t), t).toBe(false)
     }
   })

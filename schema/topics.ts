@@ -36,8 +36,7 @@ export function levelProblem(name: 'client_id' | 'seq_id', value: string): strin
 }
 
 export type ParsedRequestTopic =
-  | { ok: true; client_id: string; seq_id: string }
-  | { ok: false; error: string; client_id?: string; seq_id?: string }
+  { ok: true; client_id: string; seq_id: string } | { ok: false; error: string; client_id?: string; seq_id?: string }
 
 export function parseRequestTopic(topic: string): ParsedRequestTopic {
   const parts = topic.split('/')

@@ -1,9 +1,34 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import {
-  actions, AGENT_CALL_BUDGET_MS, AGENT_TRIGGER_ACTIONS, deviceId as deviceIdSchema, groupMessage, groupTopic, inboxTopic, presenceStatus, privateMessage, profileChange,
-  profileTopic, readReceipt, reply as replySchema, replyFilter, requestTopic, statusTopic, SYSTEM_NOTIFY_TOPIC, systemNotice,
-  type ActionName, type GroupMessage, type MessageContent, type MqttConnection, type PresenceStatus, type PrivateMessage,
-  type ProfileChange, type ReadReceipt, type ReplyOf, type RequestInputOf, type SystemNotice,
+  actions,
+  AGENT_CALL_BUDGET_MS,
+  AGENT_TRIGGER_ACTIONS,
+  deviceId as deviceIdSchema,
+  groupMessage,
+  groupTopic,
+  inboxTopic,
+  presenceStatus,
+  privateMessage,
+  profileChange,
+  profileTopic,
+  readReceipt,
+  reply as replySchema,
+  replyFilter,
+  requestTopic,
+  statusTopic,
+  SYSTEM_NOTIFY_TOPIC,
+  systemNotice,
+  type ActionName,
+  type GroupMessage,
+  type MessageContent,
+  type MqttConnection,
+  type PresenceStatus,
+  type PrivateMessage,
+  type ProfileChange,
+  type ReadReceipt,
+  type ReplyOf,
+  type RequestInputOf,
+  type SystemNotice,
 } from '../schema/index.ts'
 import { Emitter } from './emitter.ts'
 import { MChatError } from './errors.ts'
@@ -114,7 +139,12 @@ export class MChatClient extends Emitter<ClientEvents> {
       clean: false,
       reconnectPeriod: options.reconnectPeriodMs ?? 1000,
       connectTimeout: 10_000,
-      will: { topic: statusTopic(this.employeeId), payload: JSON.stringify({ status: 'offline', updated_at: now() }), qos: 1, retain: true },
+      will: {
+        topic: statusTopic(this.employeeId),
+        payload: JSON.stringify({ status: 'offline', updated_at: now() }),
+        qos: 1,
+        retain: true,
+      },
       ...options.mqtt,
     })
     // Before CONNACK: a resumed session's queued messages arrive right behind it.
@@ -138,13 +168,25 @@ export class MChatClient extends Emitter<ClientEvents> {
    * the reply's code and message. A timeout or a reconnect re-sends the same seq_id: the server
    * answers a repeat with the first reply and never applies it twice.
    */
-  request<A extends ActionName>(action: A, payload?: RequestInputOf<A>, opts: { seqId?: string } = {}): Promise<ReplyOf<A>> {
+  request<A extends ActionName>(
+    action: A,
+    payload?: RequestInputOf<A>,
+    opts: { seqId?: string } = {},
+  ): Promise<ReplyOf<A>> {
     const seqId = opts.seqId ?? newSeqId()
     return new Promise<ReplyOf<A>>((resolve, reject) => {
-      const p: Pending = { action, seqId, body: JSON.stringify({ action, ...payload }), attempts: 0, resolve: resolve as (d: unknown) => void, reject }
+      const p: Pending = {
+        action,
+        seqId,
+        body: JSON.stringify({ action, ...payload }),
+        attempts: 0,
+        resolve: resolve as (d: unknown) => void,
+        reject,
+      }
       if (this.#closed) return reject(new MChatError(503, 'client is closed', null, action))
       if (this.connected) return this.#send(p)
-      if (this.#queue.length >= (this.options.queueLimit ?? 100)) return reject(new MChatError(503, 'offline and the request queue is full', null, action))
+      if (this.#queue.length >= (this.options.queueLimit ?? 100))
+        return reject(new MChatError(503, 'offline and the request queue is full', null, action))
       this.#queue.push(p)
     })
   }
@@ -152,13 +194,25 @@ export class MChatClient extends Emitter<ClientEvents> {
   /** Sends a private message and keeps it in the history. */
   async sendPrivate(to: string, content: MessageContent): Promise<ReplyOf<'msg.send_private'>> {
     const data = await this.request('msg.send_private', { to_employee_id: to, content })
-    await this.history.add({ msg_id: data.msg_id, conversation: privateConversation(to), from_employee_id: this.employeeId, content, sent_at: data.sent_at })
+    await this.history.add({
+      msg_id: data.msg_id,
+      conversation: privateConversation(to),
+      from_employee_id: this.employeeId,
+      content,
+      sent_at: data.sent_at,
+    })
     return data
   }
 
   async sendGroup(groupId: string, content: MessageContent): Promise<ReplyOf<'msg.send_group'>> {
     const data = await this.request('msg.send_group', { group_id: groupId, content })
-    await this.history.add({ msg_id: data.msg_id, conversation: groupConversation(groupId), from_employee_id: this.employeeId, content, sent_at: data.sent_at })
+    await this.history.add({
+      msg_id: data.msg_id,
+      conversation: groupConversation(groupId),
+      from_employee_id: this.employeeId,
+      content,
+      sent_at: data.sent_at,
+    })
     return data
   }
 
@@ -167,7 +221,11 @@ export class MChatClient extends Emitter<ClientEvents> {
     const [kind, id] = m.conversation.split(/:(.*)/s) as ['private' | 'group', string]
     return kind === 'group'
       ? this.request('msg.read_ack', { msg_id: m.msg_id, conversation_type: 'group', group_id: id })
-      : this.request('msg.read_ack', { msg_id: m.msg_id, conversation_type: 'private', peer_employee_id: m.from_employee_id })
+      : this.request('msg.read_ack', {
+          msg_id: m.msg_id,
+          conversation_type: 'private',
+          peer_employee_id: m.from_employee_id,
+        })
   }
 
   /**
@@ -198,7 +256,12 @@ export class MChatClient extends Emitter<ClientEvents> {
     this.#pending.clear()
     this.#queue = []
     if (this.connected) {
-      await this.mqtt.publishAsync(statusTopic(this.employeeId), JSON.stringify({ status: 'offline', updated_at: now() }), { qos: 1, retain: true }).catch(() => {})
+      await this.mqtt
+        .publishAsync(statusTopic(this.employeeId), JSON.stringify({ status: 'offline', updated_at: now() }), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => {})
     }
     await this.mqtt.endAsync()
     await this.history.close()
@@ -240,7 +303,12 @@ export class MChatClient extends Emitter<ClientEvents> {
       await this.mqtt.subscribeAsync(topics, { qos: 1 })
       await this.mqtt.publishAsync(
         statusTopic(this.employeeId),
-        JSON.stringify({ status: 'online', updated_at: now(), device: this.options.deviceId, client_id: this.clientId }),
+        JSON.stringify({
+          status: 'online',
+          updated_at: now(),
+          device: this.options.deviceId,
+          client_id: this.clientId,
+        }),
         { qos: 1, retain: true },
       )
     } catch (err) {
@@ -280,7 +348,8 @@ export class MChatClient extends Emitter<ClientEvents> {
     if (!r.success) return p.reject(new MChatError(500, 'reply is not {code, message, data}', null, p.action))
     if (r.data.code !== 0) return p.reject(new MChatError(r.data.code, r.data.message, r.data.data, p.action))
     const data = actions[p.action].reply.safeParse(r.data.data)
-    if (!data.success) return p.reject(new MChatError(500, `reply data does not match the ${p.action} contract`, r.data.data, p.action))
+    if (!data.success)
+      return p.reject(new MChatError(500, `reply data does not match the ${p.action} contract`, r.data.data, p.action))
     p.resolve(data.data)
   }
 
@@ -319,7 +388,8 @@ export class MChatClient extends Emitter<ClientEvents> {
       return
     }
     const m = privateMessage.safeParse(payload)
-    if (m.success) return this.#received({ ...m.data, conversation: privateConversation(m.data.from_employee_id) }, m.data)
+    if (m.success)
+      return this.#received({ ...m.data, conversation: privateConversation(m.data.from_employee_id) }, m.data)
     const n = systemNotice.safeParse(payload)
     if (!n.success) return
     if (kind === 'inbox' && id === this.employeeId) {
@@ -330,7 +400,13 @@ export class MChatClient extends Emitter<ClientEvents> {
   }
 
   async #received(m: HistoryMessage & Record<string, unknown>, raw: PrivateMessage | GroupMessage): Promise<void> {
-    const kept: HistoryMessage = { msg_id: m.msg_id, conversation: m.conversation, from_employee_id: m.from_employee_id, content: m.content, sent_at: m.sent_at }
+    const kept: HistoryMessage = {
+      msg_id: m.msg_id,
+      conversation: m.conversation,
+      from_employee_id: m.from_employee_id,
+      content: m.content,
+      sent_at: m.sent_at,
+    }
     // A re-delivery (a sender's retry) has the same msg_id: it is neither kept nor announced twice.
     if (await this.history.add(kept)) this.emit('message', kept, raw)
   }

@@ -16,7 +16,11 @@ let dir: string
 const creds: Record<string, MqttConnection> = {}
 const open: MChatClient[] = []
 
-async function as(employeeId: string, deviceId: string, extra: Partial<Parameters<typeof connect>[1]> = {}): Promise<MChatClient> {
+async function as(
+  employeeId: string,
+  deviceId: string,
+  extra: Partial<Parameters<typeof connect>[1]> = {},
+): Promise<MChatClient> {
   const c = await connect(creds[employeeId]!, { deviceId, reconnectPeriodMs: 200, ...extra })
   open.push(c)
   return c
@@ -24,7 +28,12 @@ async function as(employeeId: string, deviceId: string, extra: Partial<Parameter
 
 /** Collects what a client announces. */
 function record(c: MChatClient) {
-  const got = { messages: [] as HistoryMessage[], receipts: [] as unknown[], presence: [] as Presence[], notices: [] as unknown[] }
+  const got = {
+    messages: [] as HistoryMessage[],
+    receipts: [] as unknown[],
+    presence: [] as Presence[],
+    notices: [] as unknown[],
+  }
   c.on('message', (m) => got.messages.push(m))
   c.on('receipt', (r) => got.receipts.push(r))
   c.on('presence', (p) => got.presence.push(p))
@@ -37,7 +46,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mchat-sdk-'))
   creds.admin = sys.admin.mqtt_connection
   admin = await as('admin', 'sdk')
-  for (const [employee_id, name] of [['sdk_alice', 'Alice'], ['sdk_bob', 'Bob']] as const) {
+  for (const [employee_id, name] of [
+    ['sdk_alice', 'Alice'],
+    ['sdk_bob', 'Bob'],
+  ] as const) {
     creds[employee_id] = (await admin.request('employee.create', { employee_id, name })).mqtt_connection
   }
 }, 90_000)
@@ -52,7 +64,9 @@ describe('the SDK end to end', () => {
   it('typed requests: data on success, MChatError with code and message on refusal', async () => {
     const tree = await admin.request('org.tree', {})
     expect(tree.employees.map((e) => e.employee_id)).toEqual(expect.arrayContaining(['admin', 'sdk_alice', 'sdk_bob']))
-    const err = await admin.request('msg.send_private', { to_employee_id: 'sdk_nobody', content: 'x' }).catch((e: unknown) => e)
+    const err = await admin
+      .request('msg.send_private', { to_employee_id: 'sdk_nobody', content: 'x' })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MChatError)
     expect(err).toMatchObject({ code: 404, message: 'to_employee_id: no such employee', action: 'msg.send_private' })
   })
@@ -64,11 +78,21 @@ describe('the SDK end to end', () => {
 
     const sent = await alice.sendPrivate('sdk_bob', '你好 Bob')
     await vi.waitFor(() => expect(b.messages.map((m) => m.msg_id)).toContain(sent.msg_id))
-    expect(b.messages[0]).toEqual({ msg_id: sent.msg_id, conversation: 'private:sdk_alice', from_employee_id: 'sdk_alice', content: '你好 Bob', sent_at: sent.sent_at })
+    expect(b.messages[0]).toEqual({
+      msg_id: sent.msg_id,
+      conversation: 'private:sdk_alice',
+      from_employee_id: 'sdk_alice',
+      content: '你好 Bob',
+      sent_at: sent.sent_at,
+    })
     expect((await alice.history.page('private:sdk_bob')).messages.map((m) => m.msg_id)).toEqual([sent.msg_id])
 
     await bob.readAck(b.messages[0]!)
-    await vi.waitFor(() => expect(a.receipts).toEqual([expect.objectContaining({ type: 'read_ack', msg_id: sent.msg_id, reader_id: 'sdk_bob' })]))
+    await vi.waitFor(() =>
+      expect(a.receipts).toEqual([
+        expect.objectContaining({ type: 'read_ack', msg_id: sent.msg_id, reader_id: 'sdk_bob' }),
+      ]),
+    )
 
     // Bob learns of the group from the notice and subscribes its topic by himself.
     const g = await alice.request('group.create', { name: 'SDK group', member_ids: ['sdk_bob'] })
@@ -95,7 +119,12 @@ describe('the SDK end to end', () => {
     const g = await alice.request('group.create', { name: 'Carol group', member_ids: ['sdk_carol'] })
     await vi.waitFor(() => expect(c.groups.has(g.group_id)).toBe(true))
 
-    expect(await alice.presence('sdk_carol')).toMatchObject({ employee_id: 'sdk_carol', status: 'online', device: 'desk', client_id: 'sdk_carol.desk' })
+    expect(await alice.presence('sdk_carol')).toMatchObject({
+      employee_id: 'sdk_carol',
+      status: 'online',
+      device: 'desk',
+      client_id: 'sdk_carol.desk',
+    })
     const seen = record(alice).presence
     c.mqtt.stream.destroy() // the socket dies without a DISCONNECT: the broker publishes the will
     await vi.waitFor(() => expect(seen.map((p) => p.status)).toContain('offline'), { timeout: 10_000 })
@@ -103,7 +132,9 @@ describe('the SDK end to end', () => {
 
     const p = await alice.sendPrivate('sdk_carol', 'after reconnect')
     const m = await alice.sendGroup(g.group_id, 'group after reconnect')
-    await vi.waitFor(() => expect(got.messages.map((x) => x.msg_id)).toEqual(expect.arrayContaining([p.msg_id, m.msg_id])))
+    await vi.waitFor(() =>
+      expect(got.messages.map((x) => x.msg_id)).toEqual(expect.arrayContaining([p.msg_id, m.msg_id])),
+    )
   })
 
   it('a timed-out request is retried with the same seq_id: the recipient sees one message, not two', async () => {
@@ -112,7 +143,10 @@ describe('the SDK end to end', () => {
     const d = await as('sdk_dave', 'one')
     const got = record(d)
     const rawDeliveries: string[] = []
-    d.mqtt.on('message', (topic, payload) => topic === inboxTopic('sdk_dave') && rawDeliveries.push(JSON.parse(payload.toString()).msg_id))
+    d.mqtt.on(
+      'message',
+      (topic, payload) => topic === inboxTopic('sdk_dave') && rawDeliveries.push(JSON.parse(payload.toString()).msg_id),
+    )
 
     const sender = await as('sdk_alice', 'retry', { timeouts: { 'msg.send_private': 1500 }, retries: 2 })
     // Lose the first reply: the sender is deaf to replies until the message has reached Dave.
@@ -133,7 +167,10 @@ describe('the SDK end to end', () => {
     const alice = await as('sdk_alice', 'hist')
     const first = await as('sdk_erin', 'pc', { history: await FileHistory.open(path) })
     const got = record(first)
-    const ids = [(await alice.sendPrivate('sdk_erin', 'one')).msg_id, (await alice.sendPrivate('sdk_erin', 'two')).msg_id]
+    const ids = [
+      (await alice.sendPrivate('sdk_erin', 'one')).msg_id,
+      (await alice.sendPrivate('sdk_erin', 'two')).msg_id,
+    ]
     await vi.waitFor(() => expect(got.messages).toHaveLength(2))
     await first.close()
 
@@ -154,7 +191,10 @@ describe('the SDK end to end', () => {
 
   it('sends each request once on a fresh connection (no resend of what the new connection carried), with seq_ids even without crypto.randomUUID', async () => {
     // Another client's request topic: only a superuser may watch it on a broker that enforces the ACL.
-    const watcher = await connectMqtt(sys.mqttUrl, { clientId: 'watcher.once', ...(await superuserLogin(sys.dataDir, 'watcher.once')) })
+    const watcher = await connectMqtt(sys.mqttUrl, {
+      clientId: 'watcher.once',
+      ...(await superuserLogin(sys.dataDir, 'watcher.once')),
+    })
     const seen: string[] = []
     watcher.on('message', (topic) => topic.startsWith('mchat/msg/req/sdk_alice.once/') && seen.push(topic))
     await watcher.subscribeAsync('mchat/msg/req/sdk_alice.once/+', { qos: 1 })
@@ -170,8 +210,8 @@ describe('the SDK end to end', () => {
     }
     await vi.waitFor(() => expect(seen).toHaveLength(3)) // auth.bind, group.list, org.tree
     expect(new Set(seen).size).toBe(3)
-    for (const t of seen) expect(t.split('/').at(-1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    for (const t of seen)
+      expect(t.split('/').at(-1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     await watcher.endAsync()
   })
 })
-

@@ -16,18 +16,34 @@ describe('the workers app', () => {
       CREDENTIAL_SECRET: keys.credentialSecret,
     }
     const body = new TextEncoder().encode(JSON.stringify({ action: 'org.tree' }))
-    const token = await (await createSigner(keys.relayPrivateJwk))({ action: 'org.tree', clientId: 'a.b', seqId: '1', body })
-    const res = await app.request('/v1/actions/org.tree', { method: 'POST', body, headers: { authorization: `Bearer ${token}` } }, env)
+    const token = await (
+      await createSigner(keys.relayPrivateJwk)
+    )({ action: 'org.tree', clientId: 'a.b', seqId: '1', body })
+    const res = await app.request(
+      '/v1/actions/org.tree',
+      { method: 'POST', body, headers: { authorization: `Bearer ${token}` } },
+      env,
+    )
     const a = await readAnswer(res)
     expect([a.status, a.reply]).toEqual([503, { code: 503, message: 'database unavailable', data: null }])
   })
 
   it('refuses a RELAY_PUBLIC_KEY that holds a private key (a worker must not be able to sign)', async () => {
     const keys = await generateKeys()
-    const env = { DATABASE_URL: 'postgres://u:p@127.0.0.1/db', RELAY_PUBLIC_KEY: keys.relayPrivateJwk, CREDENTIAL_SECRET: keys.credentialSecret }
+    const env = {
+      DATABASE_URL: 'postgres://u:p@127.0.0.1/db',
+      RELAY_PUBLIC_KEY: keys.relayPrivateJwk,
+      CREDENTIAL_SECRET: keys.credentialSecret,
+    }
     const body = new TextEncoder().encode(JSON.stringify({ action: 'org.tree' }))
-    const token = await (await createSigner(keys.relayPrivateJwk))({ action: 'org.tree', clientId: 'a.b', seqId: '1', body })
-    const res = await app.request('/v1/actions/org.tree', { method: 'POST', body, headers: { authorization: `Bearer ${token}` } }, env)
+    const token = await (
+      await createSigner(keys.relayPrivateJwk)
+    )({ action: 'org.tree', clientId: 'a.b', seqId: '1', body })
+    const res = await app.request(
+      '/v1/actions/org.tree',
+      { method: 'POST', body, headers: { authorization: `Bearer ${token}` } },
+      env,
+    )
     expect((await readAnswer(res)).reply).toEqual({ code: 500, message: 'internal error', data: null })
   })
 

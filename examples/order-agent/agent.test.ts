@@ -11,7 +11,14 @@ const call = (content: string, context: Array<{ content: string }> = []): AgentW
   trigger: { type: 'keyword', keyword: '查订单' },
   hop: 1,
   max_hops: 3,
-  message: { msg_id: 'msg_1', conversation_type: 'group', group_id: 'grp_1', from_employee_id: 'emp_lisi', content, sent_at: '2025-02-03T10:00:00.000Z' },
+  message: {
+    msg_id: 'msg_1',
+    conversation_type: 'group',
+    group_id: 'grp_1',
+    from_employee_id: 'emp_lisi',
+    content,
+    sent_at: '2025-02-03T10:00:00.000Z',
+  },
   context_messages: context,
 })
 
@@ -34,15 +41,28 @@ describe('the example order agent', () => {
   it('answers an order query from its fixture', async () => {
     const res = await post(JSON.stringify(call('查订单 SO-1001')))
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ content: '订单 SO-1001（华东贸易有限公司）：已发货，金额 ¥12,800，顺丰 SF1234567890，预计 2025-02-05 送达。' })
-    expect(await (await post(JSON.stringify(call('查订单 so1002')))).json()).toMatchObject({ content: expect.stringMatching(/^订单 SO-1002（北方机电）：待付款/) })
-    expect(await (await post(JSON.stringify(call('查订单 SO-9999')))).json()).toEqual({ content: '没有找到订单 SO-9999，请核对订单号。' })
+    expect(await res.json()).toEqual({
+      content: '订单 SO-1001（华东贸易有限公司）：已发货，金额 ¥12,800，顺丰 SF1234567890，预计 2025-02-05 送达。',
+    })
+    expect(await (await post(JSON.stringify(call('查订单 so1002')))).json()).toMatchObject({
+      content: expect.stringMatching(/^订单 SO-1002（北方机电）：待付款/),
+    })
+    expect(await (await post(JSON.stringify(call('查订单 SO-9999')))).json()).toEqual({
+      content: '没有找到订单 SO-9999，请核对订单号。',
+    })
   })
 
   it('takes the order number from the context when the message has none; asks for it otherwise; hands over on 转人工', async () => {
-    expect(await (await post(JSON.stringify(call('这单到哪了？', [{ content: '我的订单是 SO-1003' }])))).json()).toMatchObject({ content: expect.stringMatching(/^订单 SO-1003/) })
-    expect(await (await post(JSON.stringify(call('帮我查订单')))).json()).toEqual({ content: '请告诉我订单号，例如 SO-1001。' })
-    expect(await (await post(JSON.stringify(call('我要转人工')))).json()).toEqual({ content: '好的，已为您转接人工客服，请稍候。', handoff_to: 'emp_service' })
+    expect(
+      await (await post(JSON.stringify(call('这单到哪了？', [{ content: '我的订单是 SO-1003' }])))).json(),
+    ).toMatchObject({ content: expect.stringMatching(/^订单 SO-1003/) })
+    expect(await (await post(JSON.stringify(call('帮我查订单')))).json()).toEqual({
+      content: '请告诉我订单号，例如 SO-1001。',
+    })
+    expect(await (await post(JSON.stringify(call('我要转人工')))).json()).toEqual({
+      content: '好的，已为您转接人工客服，请稍候。',
+      handoff_to: 'emp_service',
+    })
     expect((await post(JSON.stringify(call('今天天气不错')))).status).toBe(204)
   })
 
@@ -56,7 +76,11 @@ describe('the example order agent', () => {
       new Request('http://agent.test/mchat', {
         method: 'POST',
         body: body.replace('SO-1001', 'SO-1003'),
-        headers: { [AGENT_HEADERS.timestamp]: String(ts), [AGENT_HEADERS.signature]: await signAgentCall(secret, ts, body), [AGENT_HEADERS.agent]: 'ai_sales_001' },
+        headers: {
+          [AGENT_HEADERS.timestamp]: String(ts),
+          [AGENT_HEADERS.signature]: await signAgentCall(secret, ts, body),
+          [AGENT_HEADERS.agent]: 'ai_sales_001',
+        },
       }),
     )
     expect(tampered.status).toBe(401)

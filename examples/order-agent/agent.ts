@@ -1,4 +1,11 @@
-import { AGENT_HEADERS, agentWebhookRequest, verifyAgentCall, type AgentAnswer, type AgentWebhookRequest, type MessageContent } from '../../schema/index.ts'
+import {
+  AGENT_HEADERS,
+  agentWebhookRequest,
+  verifyAgentCall,
+  type AgentAnswer,
+  type AgentWebhookRequest,
+  type MessageContent,
+} from '../../schema/index.ts'
 import fixture from './orders.json' with { type: 'json' }
 
 /**
@@ -40,9 +47,16 @@ function textOf(content: MessageContent): string {
 export function answerFor(call: AgentWebhookRequest, orders: Order[], handoffTo?: string): AgentAnswer | null {
   const text = textOf(call.message.content)
   if (/转人工|人工客服/.test(text)) {
-    return handoffTo ? { content: '好的，已为您转接人工客服，请稍候。', handoff_to: handoffTo } : { content: '抱歉，暂时没有可转接的人工客服。' }
+    return handoffTo
+      ? { content: '好的，已为您转接人工客服，请稍候。', handoff_to: handoffTo }
+      : { content: '抱歉，暂时没有可转接的人工客服。' }
   }
-  const asked = ORDER_ID.exec(text) ?? [...call.context_messages].reverse().map((m) => ORDER_ID.exec(textOf(m.content))).find(Boolean)
+  const asked =
+    ORDER_ID.exec(text) ??
+    [...call.context_messages]
+      .reverse()
+      .map((m) => ORDER_ID.exec(textOf(m.content)))
+      .find(Boolean)
   if (!asked) return /订单/.test(text) ? { content: '请告诉我订单号，例如 SO-1001。' } : null
   const id = `SO-${asked[1]}`
   const o = orders.find((x) => x.order_id === id)
@@ -62,8 +76,12 @@ export function createOrderAgent(options: OrderAgentOptions): (req: Request) => 
     // Verified over the exact bytes received, before parsing anything.
     const body = await req.text()
     const secret = secretOf(req.headers.get(AGENT_HEADERS.agent) ?? '')
-    const headers = { timestamp: req.headers.get(AGENT_HEADERS.timestamp), signature: req.headers.get(AGENT_HEADERS.signature) }
-    if (!secret || !(await verifyAgentCall(secret, headers, body))) return new Response('bad signature', { status: 401 })
+    const headers = {
+      timestamp: req.headers.get(AGENT_HEADERS.timestamp),
+      signature: req.headers.get(AGENT_HEADERS.signature),
+    }
+    if (!secret || !(await verifyAgentCall(secret, headers, body)))
+      return new Response('bad signature', { status: 401 })
     let call: AgentWebhookRequest
     try {
       call = agentWebhookRequest.parse(JSON.parse(body))
@@ -71,7 +89,8 @@ export function createOrderAgent(options: OrderAgentOptions): (req: Request) => 
       return new Response('not an MChat call', { status: 400 })
     }
     // The body is signed too: an agent id header that disagrees with it is a forgery attempt.
-    if (call.agent_id !== req.headers.get(AGENT_HEADERS.agent)) return new Response('agent id mismatch', { status: 401 })
+    if (call.agent_id !== req.headers.get(AGENT_HEADERS.agent))
+      return new Response('agent id mismatch', { status: 401 })
     options.onCall?.(call)
     const answer = answerFor(call, orders, options.handoffTo)
     return answer ? Response.json(answer) : new Response(null, { status: 204 })

@@ -7,7 +7,9 @@ import { serveOrderAgent } from './server.ts'
  */
 const secret = process.env.ORDER_AGENT_SECRET
 if (!secret) {
-  console.error('order agent: set ORDER_AGENT_SECRET to the webhook_secret employee.create returned (README, "An AI colleague")')
+  console.error(
+    'order agent: set ORDER_AGENT_SECRET to the webhook_secret employee.create returned (README, "An AI colleague")',
+  )
   process.exit(2)
 }
 const port = Number(process.env.ORDER_AGENT_PORT || 8790)
@@ -16,7 +18,16 @@ serveOrderAgent({
   port,
   host: process.env.ORDER_AGENT_HOST || '127.0.0.1',
   ...(process.env.ORDER_AGENT_HANDOFF_TO ? { handoffTo: process.env.ORDER_AGENT_HANDOFF_TO } : {}),
-  onCall: (c) => console.log(JSON.stringify({ event: 'call', agent_id: c.agent_id, trigger: c.trigger.type, hop: c.hop, msg_id: c.message.msg_id })),
+  onCall: (c) =>
+    console.log(
+      JSON.stringify({
+        event: 'call',
+        agent_id: c.agent_id,
+        trigger: c.trigger.type,
+        hop: c.hop,
+        msg_id: c.message.msg_id,
+      }),
+    ),
 }).then(
   (a) => console.log(`order agent listening: webhook_endpoint ${a.url}`),
   (err: Error) => {

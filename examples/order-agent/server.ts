@@ -10,7 +10,9 @@ export interface RunningAgent {
 }
 
 /** The order agent over HTTP on Node; port 0 picks a free one (tests). */
-export async function serveOrderAgent(options: OrderAgentOptions & { port?: number; host?: string }): Promise<RunningAgent> {
+export async function serveOrderAgent(
+  options: OrderAgentOptions & { port?: number; host?: string },
+): Promise<RunningAgent> {
   const handler = createOrderAgent(options)
   const server = createAdaptorServer({ fetch: handler }) as Server
   const host = options.host ?? '127.0.0.1'

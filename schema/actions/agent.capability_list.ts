@@ -13,7 +13,11 @@ export const agentProfileSummary = z.object({
 export const agentCapabilityList = defineAction({
   name: 'agent.capability_list',
   request: z.object({ skill: z.string().trim().min(1).max(64).optional() }),
-  reply: z.object({ skill: z.string().optional(), agent_ids: z.array(employeeId), agent_profiles: z.array(agentProfileSummary) }),
+  reply: z.object({
+    skill: z.string().optional(),
+    agent_ids: z.array(employeeId),
+    agent_profiles: z.array(agentProfileSummary),
+  }),
   session: 'required',
   effect: 'read',
   limit: 'management',

@@ -28,9 +28,15 @@ export const auditQuery = defineAction({
       since: isoTime.optional(),
       until: isoTime.optional(),
       limit: z.number().int().min(1).max(AUDIT_PAGE_MAX).default(100),
-      cursor: z.string().regex(/^\d{1,19}$/, 'must be a next_cursor from a previous page').optional(),
+      cursor: z
+        .string()
+        .regex(/^\d{1,19}$/, 'must be a next_cursor from a previous page')
+        .optional(),
     })
-    .refine((q) => !q.since || !q.until || Date.parse(q.since) <= Date.parse(q.until), { message: 'since must not be after until', path: ['since'] }),
+    .refine((q) => !q.since || !q.until || Date.parse(q.since) <= Date.parse(q.until), {
+      message: 'since must not be after until',
+      path: ['since'],
+    }),
   reply: z.object({ entries: z.array(auditEntry), next_cursor: z.string().nullable() }),
   session: 'required',
   effect: 'read',

@@ -5,7 +5,8 @@ import { ACTION_NAMES, actions } from './index.ts'
 /** The top-level request fields of a contract, through refinements and unions. */
 function fieldsOf(schema: z.ZodType): string[] {
   if (schema instanceof z.ZodObject) return Object.keys(schema.shape)
-  if (schema instanceof z.ZodDiscriminatedUnion || schema instanceof z.ZodUnion) return (schema.options as z.ZodType[]).flatMap(fieldsOf)
+  if (schema instanceof z.ZodDiscriminatedUnion || schema instanceof z.ZodUnion)
+    return (schema.options as z.ZodType[]).flatMap(fieldsOf)
   if (schema instanceof z.ZodPipe) return fieldsOf(schema.in as z.ZodType)
   throw new Error(`cannot list the fields of a ${schema.constructor.name}`)
 }
@@ -14,7 +15,10 @@ describe('action contracts', () => {
   it('never define the envelope’s own fields (a payload has one `action` and one `seq_id`)', () => {
     for (const name of ACTION_NAMES) {
       const fields = fieldsOf(actions[name].request)
-      expect(fields.filter((f) => f === 'action' || f === 'seq_id'), name).toEqual([])
+      expect(
+        fields.filter((f) => f === 'action' || f === 'seq_id'),
+        name,
+      ).toEqual([])
     }
   })
 

@@ -1,6 +1,10 @@
 import type { z } from 'zod'
 
-export interface ActionContract<Name extends string = string, Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+export interface ActionContract<
+  Name extends string = string,
+  Req extends z.ZodType = z.ZodType,
+  Res extends z.ZodType = z.ZodType,
+> {
   name: Name
   /** The request payload without the envelope (`action`, `seq_id`). */
   request: Req
@@ -16,4 +20,6 @@ export interface ActionContract<Name extends string = string, Req extends z.ZodT
 
 export type RateLimitClass = 'message' | 'management'
 
-export const defineAction = <N extends string, Req extends z.ZodType, Res extends z.ZodType>(c: ActionContract<N, Req, Res>) => c
+export const defineAction = <N extends string, Req extends z.ZodType, Res extends z.ZodType>(
+  c: ActionContract<N, Req, Res>,
+) => c

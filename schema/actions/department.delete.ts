@@ -10,7 +10,11 @@ import { defineAction } from './define.ts'
  */
 export const departmentDelete = defineAction({
   name: 'department.delete',
-  request: z.object({ department_id: departmentId, reassign_to: departmentId.nullable().optional(), ...challengeFields }),
+  request: z.object({
+    department_id: departmentId,
+    reassign_to: departmentId.nullable().optional(),
+    ...challengeFields,
+  }),
   reply: z.object({
     department_id: departmentId,
     deleted_at: isoTime,

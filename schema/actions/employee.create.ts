@@ -25,16 +25,21 @@ export const employeeFields = {
 
 export const employeeCreate = defineAction({
   name: 'employee.create',
-  request: z.object({
-    employee_id: employeeId.optional(),
-    name: employeeFields.name,
-    is_ai_agent: z.boolean().default(false),
-    department_id: departmentId.nullish(),
-    manager_id: employeeId.nullish(),
-    role: employeeRole.default('member'),
-    skills_badge: employeeFields.skills_badge.default([]),
-    agent_profile: agentProfile.optional(),
-  }).refine((e) => e.is_ai_agent || e.agent_profile === undefined, { message: 'only AI agents have one (is_ai_agent: true)', path: ['agent_profile'] }),
+  request: z
+    .object({
+      employee_id: employeeId.optional(),
+      name: employeeFields.name,
+      is_ai_agent: z.boolean().default(false),
+      department_id: departmentId.nullish(),
+      manager_id: employeeId.nullish(),
+      role: employeeRole.default('member'),
+      skills_badge: employeeFields.skills_badge.default([]),
+      agent_profile: agentProfile.optional(),
+    })
+    .refine((e) => e.is_ai_agent || e.agent_profile === undefined, {
+      message: 'only AI agents have one (is_ai_agent: true)',
+      path: ['agent_profile'],
+    }),
   reply: z.object({
     employee_id: employeeId,
     name: z.string(),

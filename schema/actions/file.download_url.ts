@@ -16,7 +16,10 @@ export const fileDownloadUrl = defineAction({
       url: z.string().min(1).max(4096).optional(),
       expires_in: storageExpiresIn.optional(),
     })
-    .refine((r) => (r.key === undefined) !== (r.url === undefined), { message: 'give either key or url', path: ['key'] }),
+    .refine((r) => (r.key === undefined) !== (r.url === undefined), {
+      message: 'give either key or url',
+      path: ['key'],
+    }),
   reply: z.object({ url: z.string(), key: z.string(), expires_at: isoTime }),
   session: 'required',
   effect: 'read',

@@ -9,7 +9,10 @@ export const contentType = z
   .max(127)
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, 'must be a MIME type such as image/png, without parameters')
+  .regex(
+    /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/,
+    'must be a MIME type such as image/png, without parameters',
+  )
 
 /**
  * Seed 002 §3.16: one presigned PUT for one new object, bound to the declared content type and
@@ -41,7 +44,11 @@ export const fileUploadUrl = defineAction({
         need('group_id', r.group_id === undefined, 'required when conversation_type is group')
         need('peer_employee_id', r.peer_employee_id !== undefined, 'only with conversation_type private')
       } else if (r.peer_employee_id !== undefined || r.group_id !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['conversation_type'], message: 'required with peer_employee_id or group_id' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['conversation_type'],
+          message: 'required with peer_employee_id or group_id',
+        })
       }
     }),
   reply: z.object({

@@ -21,9 +21,23 @@ export const groupCreate = defineAction({
   request: z.object({
     name: z.string().trim().min(1).max(64),
     member_ids: memberIds,
-    opts: z.object({ description: z.string().max(512).optional(), avatar: z.url({ protocol: /^https?$/ }).max(2048).optional() }).optional(),
+    opts: z
+      .object({
+        description: z.string().max(512).optional(),
+        avatar: z
+          .url({ protocol: /^https?$/ })
+          .max(2048)
+          .optional(),
+      })
+      .optional(),
   }),
-  reply: z.object({ group_id: groupId, name: z.string(), owner_id: employeeId, member_ids: z.array(employeeId), created_at: isoTime }),
+  reply: z.object({
+    group_id: groupId,
+    name: z.string(),
+    owner_id: employeeId,
+    member_ids: z.array(employeeId),
+    created_at: isoTime,
+  }),
   session: 'required',
   effect: 'write',
   limit: 'management',

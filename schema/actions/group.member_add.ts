@@ -7,7 +7,12 @@ import { defineAction } from './define.ts'
 export const groupMemberAdd = defineAction({
   name: 'group.member_add',
   request: z.object({ group_id: groupId, member_ids: memberIds }),
-  reply: z.object({ group_id: groupId, added_ids: z.array(employeeId), current_member_count: z.number().int(), added_at: isoTime }),
+  reply: z.object({
+    group_id: groupId,
+    added_ids: z.array(employeeId),
+    current_member_count: z.number().int(),
+    added_at: isoTime,
+  }),
   session: 'required',
   effect: 'write',
   limit: 'management',

@@ -10,7 +10,12 @@ import { defineAction } from './define.ts'
 export const groupMemberRemove = defineAction({
   name: 'group.member_remove',
   request: z.object({ group_id: groupId, member_ids: memberIds }),
-  reply: z.object({ group_id: groupId, removed_ids: z.array(employeeId), current_member_count: z.number().int(), removed_at: isoTime }),
+  reply: z.object({
+    group_id: groupId,
+    removed_ids: z.array(employeeId),
+    current_member_count: z.number().int(),
+    removed_at: isoTime,
+  }),
   session: 'required',
   effect: 'write',
   limit: 'management',

@@ -10,7 +10,12 @@ export const msgSendGroup = defineAction({
   // context_messages only go to AI agents the message triggers (seed 000 §3.4): never delivered or stored.
   request: z.object({ group_id: groupId, content: messageContent, context_messages: contextMessages.optional() }),
   // `agents`: what became of each AI agent the message triggered (docs/agents.md); absent when none.
-  reply: z.object({ msg_id: z.string(), group_id: groupId, sent_at: isoTime, agents: z.array(agentOutcome).optional() }),
+  reply: z.object({
+    msg_id: z.string(),
+    group_id: groupId,
+    sent_at: isoTime,
+    agents: z.array(agentOutcome).optional(),
+  }),
   session: 'required',
   effect: 'write',
   limit: 'message',

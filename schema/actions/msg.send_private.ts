@@ -7,9 +7,18 @@ import { defineAction } from './define.ts'
 export const msgSendPrivate = defineAction({
   name: 'msg.send_private',
   // context_messages only go to AI agents the message triggers (seed 000 §3.4): never delivered or stored.
-  request: z.object({ to_employee_id: employeeId, content: messageContent, context_messages: contextMessages.optional() }),
+  request: z.object({
+    to_employee_id: employeeId,
+    content: messageContent,
+    context_messages: contextMessages.optional(),
+  }),
   // `agents`: what became of each AI agent the message triggered (docs/agents.md); absent when none.
-  reply: z.object({ msg_id: z.string(), to_employee_id: employeeId, sent_at: isoTime, agents: z.array(agentOutcome).optional() }),
+  reply: z.object({
+    msg_id: z.string(),
+    to_employee_id: employeeId,
+    sent_at: isoTime,
+    agents: z.array(agentOutcome).optional(),
+  }),
   session: 'required',
   effect: 'write',
   limit: 'message',

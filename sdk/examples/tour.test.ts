@@ -14,7 +14,10 @@ afterAll(async () => sys?.close())
 
 describe('the SDK README’s tour', () => {
   it('runs end to end against a running system', { timeout: 60_000 }, async () => {
-    const child = spawn(TSX, [TOUR], { env: { ...process.env, MCHAT_DATA_DIR: sys.dataDir }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(TSX, [TOUR], {
+      env: { ...process.env, MCHAT_DATA_DIR: sys.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (out += d))

@@ -19,7 +19,8 @@ step(`connected as ${admin.clientId}`)
 
 // 2. Typed requests: the reply's data, typed from the schema contracts.
 const suffix = Date.now().toString(36)
-const alice = (await admin.request('employee.create', { employee_id: `tour_alice_${suffix}`, name: 'Alice' })).mqtt_connection
+const alice = (await admin.request('employee.create', { employee_id: `tour_alice_${suffix}`, name: 'Alice' }))
+  .mqtt_connection
 const bob = (await admin.request('employee.create', { employee_id: `tour_bob_${suffix}`, name: 'Bob' })).mqtt_connection
 step(`created ${alice.mqtt_username} and ${bob.mqtt_username}`)
 
@@ -55,7 +56,9 @@ step('Alice got the read receipt')
 const joined = until((done) => b.on('notice', (n) => n.type === 'member_joined' && done(n)))
 const group = await a.request('group.create', { name: 'Tour group', member_ids: [bob.mqtt_username] })
 await joined
-const inGroup = until<HistoryMessage>((done) => b.on('message', (x) => x.conversation === `group:${group.group_id}` && done(x)))
+const inGroup = until<HistoryMessage>((done) =>
+  b.on('message', (x) => x.conversation === `group:${group.group_id}` && done(x)),
+)
 await a.sendGroup(group.group_id, { type: 'text', body: '大家记得更新进度到文档。' })
 step(`Bob got the group message: "${JSON.stringify((await inGroup).content)}"`)
 

@@ -12,7 +12,11 @@ import type { HistoryMessage, HistoryStore } from './store.ts'
 const dirs: string[] = []
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))))
 
-const msg = (i: number, conversation = 'private:bob', sent_at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()): HistoryMessage => ({
+const msg = (
+  i: number,
+  conversation = 'private:bob',
+  sent_at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+): HistoryMessage => ({
   msg_id: `msg_${String(i).padStart(3, '0')}`,
   conversation,
   from_employee_id: 'bob',
@@ -22,11 +26,14 @@ const msg = (i: number, conversation = 'private:bob', sent_at = new Date(Date.UT
 
 const stores: Array<[string, () => Promise<HistoryStore>]> = [
   ['memory', async () => new MemoryHistory()],
-  ['file', async () => {
-    const d = await mkdtemp(join(tmpdir(), 'mchat-hist-'))
-    dirs.push(d)
-    return FileHistory.open(join(d, 'history.jsonl'))
-  }],
+  [
+    'file',
+    async () => {
+      const d = await mkdtemp(join(tmpdir(), 'mchat-hist-'))
+      dirs.push(d)
+      return FileHistory.open(join(d, 'history.jsonl'))
+    },
+  ],
   ['IndexedDB', async () => IndexedDbHistory.open(`t${Math.random()}`, new IDBFactory())],
 ]
 

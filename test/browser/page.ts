@@ -2,11 +2,22 @@
 // as a module by a page. It drives the SDK exactly as an application would and records what the
 // client announces; the test calls into it through `globalThis.mchat`.
 import type { MqttConnection } from '../../schema/index.ts'
-import { connect, IndexedDbHistory, type HistoryMessage, type HistoryPage, type MChatClient, type Presence } from '../../sdk/index.ts'
+import {
+  connect,
+  IndexedDbHistory,
+  type HistoryMessage,
+  type HistoryPage,
+  type MChatClient,
+  type Presence,
+} from '../../sdk/index.ts'
 
 export interface Harness {
   /** Opens IndexedDB history `dbName` and connects over MQTT-over-WebSocket; resolves with the client id. */
-  start(conn: MqttConnection, wsUrl: string, dbName: string): Promise<{ clientId: string; connected: boolean; indexedDbHistory: boolean }>
+  start(
+    conn: MqttConnection,
+    wsUrl: string,
+    dbName: string,
+  ): Promise<{ clientId: string; connected: boolean; indexedDbHistory: boolean }>
   sendPrivate(to: string, content: string): Promise<{ msg_id: string; sent_at: string }>
   /** What the client announced as `message` events so far. */
   messages(): HistoryMessage[]
@@ -43,7 +54,11 @@ const harness: Harness = {
     })
     client.on('error', (e) => errors.push(e.message))
     log(`connected as ${client.clientId} over ${wsUrl}`)
-    return { clientId: client.clientId, connected: client.connected, indexedDbHistory: client.history instanceof IndexedDbHistory }
+    return {
+      clientId: client.clientId,
+      connected: client.connected,
+      indexedDbHistory: client.history instanceof IndexedDbHistory,
+    }
   },
   async sendPrivate(to, content) {
     const { msg_id, sent_at } = await need().sendPrivate(to, content)
@@ -56,7 +71,9 @@ const harness: Harness = {
   presence: (employeeId) => need().presence(employeeId, 2000),
   transport: () => {
     const stream = need().mqtt.stream as unknown as { socket?: WebSocket }
-    return stream.socket instanceof WebSocket ? `WebSocket ${stream.socket.url} (${stream.socket.protocol})` : typeof stream
+    return stream.socket instanceof WebSocket
+      ? `WebSocket ${stream.socket.url} (${stream.socket.protocol})`
+      : typeof stream
   },
   async close() {
     await client?.close()

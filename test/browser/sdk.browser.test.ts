@@ -75,7 +75,10 @@ async function bundle(outdir: string): Promise<string[]> {
 }
 
 async function serve(root: string): Promise<string> {
-  const types: Record<string, string> = { '/': 'text/html; charset=utf-8', '/page.js': 'text/javascript; charset=utf-8' }
+  const types: Record<string, string> = {
+    '/': 'text/html; charset=utf-8',
+    '/page.js': 'text/javascript; charset=utf-8',
+  }
   server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     const type = types[path]
@@ -97,13 +100,23 @@ describe.skipIf(realServicesMissing('chromium'))('the SDK in headless Chromium o
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mchat-browser-'))
-    system = await startSystem({ dataDir: join(dir, 'data'), host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: 0, httpPort: 0, info: () => {} })
+    system = await startSystem({
+      dataDir: join(dir, 'data'),
+      host: '127.0.0.1',
+      publicHost: '127.0.0.1',
+      mqttPort: 0,
+      wsPort: 0,
+      httpPort: 0,
+      info: () => {},
+    })
 
     // Node side: the admin creates both employees through MQTT, then the Node employee connects.
     admin = await connect(system.admin.mqtt_connection, { deviceId: 'node' })
     nodeClients.push(admin)
-    aliceConn = (await admin.request('employee.create', { employee_id: 'web_alice', name: 'Alice (browser)' })).mqtt_connection
-    const bobConn = (await admin.request('employee.create', { employee_id: 'web_bob', name: 'Bob (Node)' })).mqtt_connection
+    aliceConn = (await admin.request('employee.create', { employee_id: 'web_alice', name: 'Alice (browser)' }))
+      .mqtt_connection
+    const bobConn = (await admin.request('employee.create', { employee_id: 'web_bob', name: 'Bob (Node)' }))
+      .mqtt_connection
     bob = await connect(bobConn, { deviceId: 'node' })
     nodeClients.push(bob)
     bob.on('message', (m) => bobGot.push(m))
@@ -147,7 +160,11 @@ describe.skipIf(realServicesMissing('chromium'))('the SDK in headless Chromium o
     // The SDK's request ids come from crypto.randomUUID(), which browsers only offer in a secure
     // context: a loopback or https page. A plain-http page from any other host has none.
     expect(await page.evaluate(() => isSecureContext)).toBe(true)
-    const started = await inPage((h, a) => h.start(a.conn, a.wsUrl, a.db), { conn: aliceConn, wsUrl: system!.wsUrl!, db: DB_NAME })
+    const started = await inPage((h, a) => h.start(a.conn, a.wsUrl, a.db), {
+      conn: aliceConn,
+      wsUrl: system!.wsUrl!,
+      db: DB_NAME,
+    })
     expect(system!.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/)
     expect(started).toEqual({ clientId: 'web_alice.browser', connected: true, indexedDbHistory: true })
     expect(await inPage((h) => h.transport(), null)).toBe(`WebSocket ${system!.wsUrl} (mqtt)`)
@@ -178,7 +195,12 @@ describe.skipIf(realServicesMissing('chromium'))('the SDK in headless Chromium o
     const history = await inPage((h) => h.history('private:web_bob'), null)
     expect(history.next).toBeNull()
     expect(history.messages).toHaveLength(2)
-    expect(history.messages).toEqual(expect.arrayContaining([expected, expect.objectContaining({ msg_id: sent.msg_id, from_employee_id: 'web_alice', content: '你好 from Chromium' })]))
+    expect(history.messages).toEqual(
+      expect.arrayContaining([
+        expected,
+        expect.objectContaining({ msg_id: sent.msg_id, from_employee_id: 'web_alice', content: '你好 from Chromium' }),
+      ]),
+    )
     const stored = await page.evaluate(async (name) => {
       const dbs = (await indexedDB.databases()).map((d) => d.name)
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -199,8 +221,18 @@ describe.skipIf(realServicesMissing('chromium'))('the SDK in headless Chromium o
 
     // Presence: the Node employee is online as seen from the browser, and the other way round.
     const bobSeen = await inPage((h) => h.presence('web_bob'), null)
-    expect(bobSeen).toMatchObject({ employee_id: 'web_bob', status: 'online', device: 'node', client_id: 'web_bob.node' } satisfies Partial<Presence>)
-    expect(await bob.presence('web_alice', 2000)).toMatchObject({ employee_id: 'web_alice', status: 'online', device: 'browser', client_id: 'web_alice.browser' })
+    expect(bobSeen).toMatchObject({
+      employee_id: 'web_bob',
+      status: 'online',
+      device: 'node',
+      client_id: 'web_bob.node',
+    } satisfies Partial<Presence>)
+    expect(await bob.presence('web_alice', 2000)).toMatchObject({
+      employee_id: 'web_alice',
+      status: 'online',
+      device: 'browser',
+      client_id: 'web_alice.browser',
+    })
 
     await page.screenshot({ path: join(dir, 'page.png') })
     expect(await page.locator('#log li').allTextContents()).toEqual([

@@ -2,7 +2,18 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ACTION_NAMES, groupTopic, inboxTopic, MAX_JSON_DEPTH, profileTopic, replyTopic, requestTopic, statusTopic, SYSTEM_NOTIFY_TOPIC, type MqttConnection } from '../../schema/index.ts'
+import {
+  ACTION_NAMES,
+  groupTopic,
+  inboxTopic,
+  MAX_JSON_DEPTH,
+  profileTopic,
+  replyTopic,
+  requestTopic,
+  statusTopic,
+  SYSTEM_NOTIFY_TOPIC,
+  type MqttConnection,
+} from '../../schema/index.ts'
 import { RELAY_DEFAULTS } from '../../relay/config.ts'
 import { connectBound, loginOf } from '../support/logins.ts'
 import { connectMqtt, type TestClient } from '../support/mqtt-client.ts'
@@ -29,7 +40,11 @@ async function as(employeeId: string, device: string): Promise<TestClient> {
 
 beforeAll(async () => {
   // Limits high enough for the fuzzing below; limiting itself is tested elsewhere.
-  sys = await startTestSystem({ broker: 'embedded', log: () => {}, bindings: { RATE_LIMIT_MESSAGE: '999999/10s', RATE_LIMIT_MANAGEMENT: '999999/10s' } })
+  sys = await startTestSystem({
+    broker: 'embedded',
+    log: () => {},
+    bindings: { RATE_LIMIT_MESSAGE: '999999/10s', RATE_LIMIT_MANAGEMENT: '999999/10s' },
+  })
   creds.admin = sys.admin.mqtt_connection
   admin = await as('admin', 'atk')
   for (const employee_id of ['atk_alice', 'atk_bob', 'atk_carol', 'atk_dave']) {
@@ -37,7 +52,10 @@ beforeAll(async () => {
     expect(r.code).toBe(0)
     creds[employee_id] = r.data.mqtt_connection
   }
-  const g = await admin.request('group.create', { name: 'no alice here', member_ids: ['atk_bob', 'atk_carol', 'atk_dave'] })
+  const g = await admin.request('group.create', {
+    name: 'no alice here',
+    member_ids: ['atk_bob', 'atk_carol', 'atk_dave'],
+  })
   expect(g.code).toBe(0)
   groupId = g.data.group_id
 }, 90_000)
@@ -60,7 +78,9 @@ describe('identity', () => {
       { clientId: 'ops:atk_alice.cli', username: 'ops:atk_alice', password: creds.atk_alice!.mqtt_password },
     ]
     for (const a of attempts) {
-      await expect(connectMqtt(sys.mqttUrl, { ...a, protocolVersion: 4 }), JSON.stringify(a)).rejects.toThrow(/bad username or password/i)
+      await expect(connectMqtt(sys.mqttUrl, { ...a, protocolVersion: 4 }), JSON.stringify(a)).rejects.toThrow(
+        /bad username or password/i,
+      )
     }
     expect(bob.client.connected).toBe(true)
     expect((await bob.request('org.tree')).code).toBe(0)
@@ -75,14 +95,21 @@ describe('credentials', () => {
     const laptop = await as('atk_erin', 'laptop')
     const dropped = new Promise<void>((resolve) => laptop.client.once('close', () => resolve()))
     const ch = (await erin.request('auth.challenge', { for_action: 'employee.update' })).data
-    const rotated = await erin.request('employee.update', { employee_id: 'atk_erin', updates: { rotate_credentials: true }, challenge_id: ch.challenge_id, token: ch.token })
+    const rotated = await erin.request('employee.update', {
+      employee_id: 'atk_erin',
+      updates: { rotate_credentials: true },
+      challenge_id: ch.challenge_id,
+      token: ch.token,
+    })
     expect(rotated.code).toBe(0)
     await dropped
     // The rotating device stays connected to receive the new password, and must bind again with it.
     expect(erin.client.connected).toBe(true)
     expect((await erin.request('org.tree')).code).toBe(401)
     const old = creds.atk_erin!
-    await expect(connectMqtt(sys.mqttUrl, { clientId: 'atk_erin.laptop', protocolVersion: 4, ...loginOf(old) })).rejects.toThrow(/bad username or password/i)
+    await expect(
+      connectMqtt(sys.mqttUrl, { clientId: 'atk_erin.laptop', protocolVersion: 4, ...loginOf(old) }),
+    ).rejects.toThrow(/bad username or password/i)
     creds.atk_erin = rotated.data.mqtt_connection
     expect((await erin.request('auth.bind', { mqtt_password: creds.atk_erin!.mqtt_password })).code).toBe(0)
     await erin.end()
@@ -90,9 +117,20 @@ describe('credentials', () => {
 
     const gone = new Promise<void>((resolve) => again.client.once('close', () => resolve()))
     const ach = (await admin.request('auth.challenge', {})).data
-    expect((await admin.request('employee.update', { employee_id: 'atk_erin', updates: { status: 'disabled' }, challenge_id: ach.challenge_id, token: ach.token })).code).toBe(0)
+    expect(
+      (
+        await admin.request('employee.update', {
+          employee_id: 'atk_erin',
+          updates: { status: 'disabled' },
+          challenge_id: ach.challenge_id,
+          token: ach.token,
+        })
+      ).code,
+    ).toBe(0)
     await gone
-    await expect(connectMqtt(sys.mqttUrl, { clientId: 'atk_erin.phone', protocolVersion: 4, ...loginOf(creds.atk_erin!) })).rejects.toThrow(/bad username or password/i)
+    await expect(
+      connectMqtt(sys.mqttUrl, { clientId: 'atk_erin.phone', protocolVersion: 4, ...loginOf(creds.atk_erin!) }),
+    ).rejects.toThrow(/bad username or password/i)
   })
 })
 
@@ -102,10 +140,23 @@ describe('subscriptions', () => {
     const bob = await as('atk_bob', 'snooped')
     await bob.subscribe(inboxTopic('atk_bob'))
     await bob.subscribe(groupTopic(groupId))
-    const filters = [inboxTopic('atk_bob'), 'mchat/msg/resp/atk_bob.snooped/+', profileTopic('atk_bob'), groupTopic(groupId), 'mchat/inbox/+', 'mchat/group/+', 'mchat/#', '#', 'mchat/msg/req/+/+', '$share/x/mchat/msg/req/+/+']
+    const filters = [
+      inboxTopic('atk_bob'),
+      'mchat/msg/resp/atk_bob.snooped/+',
+      profileTopic('atk_bob'),
+      groupTopic(groupId),
+      'mchat/inbox/+',
+      'mchat/group/+',
+      'mchat/#',
+      '#',
+      'mchat/msg/req/+/+',
+      '$share/x/mchat/msg/req/+/+',
+    ]
     for (const f of filters) expect([f, await grantFor(alice.client, f)]).toEqual([f, 128])
     const before = alice.received.length
-    expect((await admin.request('msg.send_private', { to_employee_id: 'atk_bob', content: 'secret for bob' })).code).toBe(0)
+    expect(
+      (await admin.request('msg.send_private', { to_employee_id: 'atk_bob', content: 'secret for bob' })).code,
+    ).toBe(0)
     expect((await admin.request('group.member_add', { group_id: groupId, member_ids: ['admin'] })).code).toBe(0)
     expect((await admin.request('msg.send_group', { group_id: groupId, content: 'secret for the group' })).code).toBe(0)
     expect((await bob.request('org.tree')).code).toBe(0)
@@ -120,9 +171,23 @@ describe('publishing', () => {
   it('into inboxes, groups, profiles, notices, replies, another’s status or another client’s requests: refused, nothing delivered', async () => {
     const bob = await as('atk_bob', 'target')
     const carol = await as('atk_carol', 'target')
-    for (const t of [inboxTopic('atk_bob'), groupTopic(groupId), profileTopic('atk_bob'), SYSTEM_NOTIFY_TOPIC, statusTopic('atk_bob')]) await bob.subscribe(t)
+    for (const t of [
+      inboxTopic('atk_bob'),
+      groupTopic(groupId),
+      profileTopic('atk_bob'),
+      SYSTEM_NOTIFY_TOPIC,
+      statusTopic('atk_bob'),
+    ])
+      await bob.subscribe(t)
     await carol.subscribe(inboxTopic('atk_carol'))
-    const forged = JSON.stringify({ msg_id: 'msg_forged', type: 'private', from_employee_id: 'admin', to_employee_id: 'atk_bob', content: 'forged', sent_at: new Date().toISOString() })
+    const forged = JSON.stringify({
+      msg_id: 'msg_forged',
+      type: 'private',
+      from_employee_id: 'admin',
+      to_employee_id: 'atk_bob',
+      content: 'forged',
+      sent_at: new Date().toISOString(),
+    })
     const asBob = JSON.stringify({ action: 'msg.send_private', to_employee_id: 'atk_carol', content: 'forged' })
     const targets: Array<[string, string]> = [
       [inboxTopic('atk_bob'), forged],
@@ -130,12 +195,19 @@ describe('publishing', () => {
       [profileTopic('atk_bob'), forged],
       [SYSTEM_NOTIFY_TOPIC, forged],
       [statusTopic('atk_bob'), JSON.stringify({ status: 'offline', updated_at: new Date().toISOString() })],
-      [replyTopic('atk_bob.target', 'forged-1'), JSON.stringify({ seq_id: 'forged-1', code: 0, message: 'ok', data: 'forged' })],
+      [
+        replyTopic('atk_bob.target', 'forged-1'),
+        JSON.stringify({ seq_id: 'forged-1', code: 0, message: 'ok', data: 'forged' }),
+      ],
       [requestTopic('atk_bob.target', 'forged-2'), asBob],
     ]
     let device = 0
     for (const [topic, payload] of targets) {
-      const c = await connectMqtt(sys.mqttUrl, { clientId: `atk_alice.pub${device++}`, protocolVersion: 4, ...loginOf(creds.atk_alice!) })
+      const c = await connectMqtt(sys.mqttUrl, {
+        clientId: `atk_alice.pub${device++}`,
+        protocolVersion: 4,
+        ...loginOf(creds.atk_alice!),
+      })
       const closed = new Promise<void>((r) => c.once('close', () => r()))
       // The broker drops the connection instead of acknowledging (EMQX: deny_action = disconnect).
       c.publish(topic, payload, { qos: 1 })
@@ -155,14 +227,22 @@ describe('membership', () => {
     const carol = await as('atk_carol', 'member')
     await carol.subscribe(groupTopic(groupId))
     // Dave keeps a persistent session subscribed to the group while offline.
-    const daveOpts = { clientId: 'atk_dave.tablet', clean: false, protocolVersion: 4 as const, ...loginOf(creds.atk_dave!) }
+    const daveOpts = {
+      clientId: 'atk_dave.tablet',
+      clean: false,
+      protocolVersion: 4 as const,
+      ...loginOf(creds.atk_dave!),
+    }
     const dave = await connectMqtt(sys.mqttUrl, daveOpts)
     await dave.subscribeAsync(groupTopic(groupId), { qos: 1 })
     await dave.endAsync()
 
     expect((await admin.request('msg.send_group', { group_id: groupId, content: 'before removal' })).code).toBe(0)
     await carol.waitFor(groupTopic(groupId), (p) => p.content === 'before removal')
-    const removed = await admin.request('group.member_remove', { group_id: groupId, member_ids: ['atk_carol', 'atk_dave'] })
+    const removed = await admin.request('group.member_remove', {
+      group_id: groupId,
+      member_ids: ['atk_carol', 'atk_dave'],
+    })
     expect([removed.code, removed.data.removed_ids]).toEqual([0, ['atk_carol', 'atk_dave']])
 
     const bob = await as('atk_bob', 'member')
@@ -179,7 +259,9 @@ describe('membership', () => {
     open.push({ end: () => back.endAsync() })
     back.on('message', (topic, buf) => daveBack.push({ topic, content: JSON.parse(buf.toString()).content }))
     await settle()
-    expect(carol.received.filter((m) => m.topic === groupTopic(groupId)).map((m) => m.payload.content)).toEqual(['before removal'])
+    expect(carol.received.filter((m) => m.topic === groupTopic(groupId)).map((m) => m.payload.content)).toEqual([
+      'before removal',
+    ])
     expect(daveBack.filter((m) => m.topic === groupTopic(groupId))).toEqual([])
   })
 })
@@ -204,7 +286,12 @@ describe('hostile strings', () => {
     for (const [i, s] of strings.entries()) {
       const dept = await admin.request('department.create', { name: s })
       expect(dept.code, s).toBe(0)
-      const emp = await admin.request('employee.create', { employee_id: `atk_str_${i}`, name: s, department_id: dept.data.department_id, skills_badge: [s] })
+      const emp = await admin.request('employee.create', {
+        employee_id: `atk_str_${i}`,
+        name: s,
+        department_id: dept.data.department_id,
+        skills_badge: [s],
+      })
       expect(emp.code, s).toBe(0)
       const group = await admin.request('group.create', { name: s, description: s, member_ids: ['atk_bob'] })
       expect(group.code, s).toBe(0)
@@ -219,7 +306,11 @@ describe('hostile strings', () => {
       expect(tree.data.departments.some((d: { name: string }) => d.name === s)).toBe(true)
     }
     const groups = await admin.request('group.list')
-    for (const s of strings) expect(groups.data.groups.some((g: { name: string }) => g.name === s), s).toBe(true)
+    for (const s of strings)
+      expect(
+        groups.data.groups.some((g: { name: string }) => g.name === s),
+        s,
+      ).toBe(true)
     // A NUL character cannot be stored by Postgres: refused as bad input, not a server fault.
     const nul = await admin.request('department.create', { name: 'a\u0000b' })
     expect(nul.code).toBe(400)
@@ -248,59 +339,74 @@ describe('malformed requests', () => {
 })
 
 describe('fuzzing', () => {
-  it('10,000 random and mutated seed payloads: every request answered, no 500, the relay stays up, memory settles back', { timeout: 300_000 }, async () => {
-    const N = 10_000
-    const fuzzer = await connectMqtt(sys.mqttUrl, { clientId: 'admin.fuzz', protocolVersion: 4, ...loginOf(creds.admin!) })
-    open.push({ end: () => fuzzer.endAsync() })
-    const replies = new Map<string, number>()
-    const waiting = new Map<string, () => void>()
-    fuzzer.on('message', (topic, buf) => {
-      const seq = topic.slice(topic.lastIndexOf('/') + 1)
-      replies.set(seq, JSON.parse(buf.toString()).code)
-      waiting.get(seq)?.()
-    })
-    await fuzzer.subscribeAsync('mchat/msg/resp/admin.fuzz/+', { qos: 1 })
-    await ask(fuzzer, 'bind', JSON.stringify({ action: 'auth.bind', mqtt_password: creds.admin!.mqtt_password }), waiting)
-    expect(replies.get('bind')).toBe(0)
+  it(
+    '10,000 random and mutated seed payloads: every request answered, no 500, the relay stays up, memory settles back',
+    { timeout: 300_000 },
+    async () => {
+      const N = 10_000
+      const fuzzer = await connectMqtt(sys.mqttUrl, {
+        clientId: 'admin.fuzz',
+        protocolVersion: 4,
+        ...loginOf(creds.admin!),
+      })
+      open.push({ end: () => fuzzer.endAsync() })
+      const replies = new Map<string, number>()
+      const waiting = new Map<string, () => void>()
+      fuzzer.on('message', (topic, buf) => {
+        const seq = topic.slice(topic.lastIndexOf('/') + 1)
+        replies.set(seq, JSON.parse(buf.toString()).code)
+        waiting.get(seq)?.()
+      })
+      await fuzzer.subscribeAsync('mchat/msg/resp/admin.fuzz/+', { qos: 1 })
+      await ask(
+        fuzzer,
+        'bind',
+        JSON.stringify({ action: 'auth.bind', mqtt_password: creds.admin!.mqtt_password }),
+        waiting,
+      )
+      expect(replies.get('bind')).toBe(0)
 
-    const gc = collector()
-    gc()
-    const heapBefore = process.memoryUsage().heapUsed
-    const random = mulberry32(20261121)
-    const seeds = seedExamples(groupId)
-    let next = 0
-    const worker = async () => {
-      while (next < N) {
-        const i = next++
-        await ask(fuzzer, `f${i}`, mutate(seeds[i % seeds.length]!, random), waiting)
+      const gc = collector()
+      gc()
+      const heapBefore = process.memoryUsage().heapUsed
+      const random = mulberry32(20261121)
+      const seeds = seedExamples(groupId)
+      let next = 0
+      const worker = async () => {
+        while (next < N) {
+          const i = next++
+          await ask(fuzzer, `f${i}`, mutate(seeds[i % seeds.length]!, random), waiting)
+        }
       }
-    }
-    await Promise.all(Array.from({ length: 50 }, worker))
+      await Promise.all(Array.from({ length: 50 }, worker))
 
-    const codes = new Map<number, number>()
-    for (let i = 0; i < N; i++) {
-      const code = replies.get(`f${i}`)
-      codes.set(code ?? -1, (codes.get(code ?? -1) ?? 0) + 1)
-    }
-    console.log(`fuzz reply codes: ${JSON.stringify(Object.fromEntries(codes))}`)
-    expect(codes.get(-1) ?? 0).toBe(0)
-    expect(codes.get(500) ?? 0).toBe(0)
-    expect([...codes.keys()].every((c) => c === 0 || (c >= 400 && c < 500))).toBe(true)
-    expect(sys.relay.isReady()).toBe(true)
-    expect((await admin.request('org.tree')).code).toBe(0)
+      const codes = new Map<number, number>()
+      for (let i = 0; i < N; i++) {
+        const code = replies.get(`f${i}`)
+        codes.set(code ?? -1, (codes.get(code ?? -1) ?? 0) + 1)
+      }
+      console.log(`fuzz reply codes: ${JSON.stringify(Object.fromEntries(codes))}`)
+      expect(codes.get(-1) ?? 0).toBe(0)
+      expect(codes.get(500) ?? 0).toBe(0)
+      expect([...codes.keys()].every((c) => c === 0 || (c >= 400 && c < 500))).toBe(true)
+      expect(sys.relay.isReady()).toBe(true)
+      expect((await admin.request('org.tree')).code).toBe(0)
 
-    waiting.clear()
-    replies.clear()
-    gc()
-    const grown = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20
-    console.log(`heap after fuzzing: ${grown.toFixed(1)} MiB over the start`)
-    expect(grown).toBeLessThan(48)
-  })
+      waiting.clear()
+      replies.clear()
+      gc()
+      const grown = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20
+      console.log(`heap after fuzzing: ${grown.toFixed(1)} MiB over the start`)
+      expect(grown).toBeLessThan(48)
+    },
+  )
 })
 
 /** The SUBACK's return code: 128 is a refusal (MQTT.js reports it as an error). */
 function grantFor(c: MqttClient, filter: string): Promise<number> {
-  return new Promise((resolve) => c.subscribe(filter, { qos: 1 }, (err, granted) => resolve(err ? 128 : granted![0]!.qos)))
+  return new Promise((resolve) =>
+    c.subscribe(filter, { qos: 1 }, (err, granted) => resolve(err ? 128 : granted![0]!.qos)),
+  )
 }
 
 function ask(c: MqttClient, seq: string, body: string | Buffer, waiting: Map<string, () => void>): Promise<void> {
@@ -333,7 +439,27 @@ function seedExamples(group: string): Array<Record<string, unknown>> {
   ]
 }
 
-const ODD_VALUES: unknown[] = [null, true, 0, -1, 1e308, 2 ** 53 + 1, '', ' ', 'x'.repeat(5000), '\u0000', '👨‍👩‍👧', "'; DROP TABLE x;--", [], [1, [2, [3]]], {}, { a: { b: { c: {} } } }, '../../etc/passwd', 'mchat/#', '$share/x/y']
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1e308,
+  2 ** 53 + 1,
+  '',
+  ' ',
+  'x'.repeat(5000),
+  '\u0000',
+  '👨‍👩‍👧',
+  "'; DROP TABLE x;--",
+  [],
+  [1, [2, [3]]],
+  {},
+  { a: { b: { c: {} } } },
+  '../../etc/passwd',
+  'mchat/#',
+  '$share/x/y',
+]
 
 function mutate(seed: Record<string, unknown>, random: () => number): string | Buffer {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!

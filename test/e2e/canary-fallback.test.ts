@@ -24,9 +24,22 @@ beforeAll(async () => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', async () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'host' && e[0] !== 'content-length'))
-      const answer = await fetch(sys.workerUrl + req.url, { method: 'POST', headers, body: Buffer.concat(chunks) }).then((r) => r.text())
-      committed.push(answer.split('\n').filter((l) => l.trim()).map((l) => answerLine.parse(JSON.parse(l))))
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(
+          (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'host' && e[0] !== 'content-length',
+        ),
+      )
+      const answer = await fetch(sys.workerUrl + req.url, {
+        method: 'POST',
+        headers,
+        body: Buffer.concat(chunks),
+      }).then((r) => r.text())
+      committed.push(
+        answer
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => answerLine.parse(JSON.parse(l))),
+      )
       res.writeHead(500, { 'content-type': 'text/plain' }).end('committed, then crashed')
     })
   })
@@ -51,7 +64,8 @@ afterAll(async () => {
   await sys?.close()
 })
 
-const replyOf = (lines: Array<ReturnType<typeof answerLine.parse>>) => lines.find((l) => l.kind === 'reply') as { code: number; data: Record<string, unknown> }
+const replyOf = (lines: Array<ReturnType<typeof answerLine.parse>>) =>
+  lines.find((l) => l.kind === 'reply') as { code: number; data: Record<string, unknown> }
 
 describe('canary fallback after the canary committed', () => {
   it('group.create: the user gets the reply of the work the canary did, and there is one group', async () => {
@@ -62,7 +76,9 @@ describe('canary fallback after the canary committed', () => {
     expect(canaryReply.code).toBe(0)
     expect(created.group_id).toBe(canaryReply.data.group_id)
     const { groups } = await admin.request('group.list', {})
-    expect(groups.filter((g) => g.name === 'fallback-once')).toEqual([expect.objectContaining({ group_id: created.group_id, member_count: 2 })])
+    expect(groups.filter((g) => g.name === 'fallback-once')).toEqual([
+      expect.objectContaining({ group_id: created.group_id, member_count: 2 }),
+    ])
   })
 
   it('msg.send_private: stable answers with the stored reply, the same msg_id', async () => {

@@ -18,8 +18,14 @@ describe('end to end on embedded defaults', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mchat-e2e-'))
     system = await startSystem({
-      dataDir: dir, host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: 0, httpPort: 0,
-      log: (l) => logs.push(l), info: () => {},
+      dataDir: dir,
+      host: '127.0.0.1',
+      publicHost: '127.0.0.1',
+      mqttPort: 0,
+      wsPort: 0,
+      httpPort: 0,
+      log: (l) => logs.push(l),
+      info: () => {},
     })
   }, 60_000)
   afterAll(async () => {
@@ -31,7 +37,12 @@ describe('end to end on embedded defaults', () => {
     const file = JSON.parse(await readFile(join(dir, 'admin.json'), 'utf8'))
     expect(file).toEqual(system.admin)
     expect(file.employee_id).toBe('admin')
-    expect(file.mqtt_connection).toMatchObject({ broker_host: '127.0.0.1', broker_port: Number(new URL(system.mqttUrl).port), use_tls: false, mqtt_username: 'admin' })
+    expect(file.mqtt_connection).toMatchObject({
+      broker_host: '127.0.0.1',
+      broker_port: Number(new URL(system.mqttUrl).port),
+      use_tls: false,
+      mqtt_username: 'admin',
+    })
   })
 
   it('serves the whole flow over MQTT', async () => {
@@ -39,7 +50,8 @@ describe('end to end on embedded defaults', () => {
     // One log line per request (written just after the reply's PUBACK), never the payload.
     await vi.waitFor(() => expect(logs.length).toBe(8)) // the stranger is refused at CONNECT: no request
     expect(JSON.stringify(logs)).not.toContain('你好')
-    for (const l of logs) expect(Object.keys(l).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id', 'variant'])
+    for (const l of logs)
+      expect(Object.keys(l).sort()).toEqual(['action', 'client_id', 'code', 'latency_ms', 'seq_id', 'variant'])
   })
 
   it('serves MQTT over WebSocket', async () => {
@@ -84,7 +96,16 @@ describe('end to end on embedded defaults', () => {
   it('restarts on the same data dir with the same admin credentials', async () => {
     const before = system.admin
     await system.stop()
-    system = await startSystem({ dataDir: dir, host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0, log: () => {}, info: () => {} })
+    system = await startSystem({
+      dataDir: dir,
+      host: '127.0.0.1',
+      publicHost: '127.0.0.1',
+      mqttPort: 0,
+      wsPort: null,
+      httpPort: 0,
+      log: () => {},
+      info: () => {},
+    })
     expect(system.admin.mqtt_connection.mqtt_password).toBe(before.mqtt_connection.mqtt_password)
     const c = await connectClient(system.mqttUrl, 'admin.again', loginOf(system.admin.mqtt_connection))
     try {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { configStorage, fileDownloadUrl, fileUploadUrl, groupMessage, privateMessage, type MqttConnection } from '../../schema/index.ts'
+import {
+  configStorage,
+  fileDownloadUrl,
+  fileUploadUrl,
+  groupMessage,
+  privateMessage,
+  type MqttConnection,
+} from '../../schema/index.ts'
 import { postForm } from '../support/files.ts'
 import { connectBound } from '../support/logins.ts'
 import type { TestClient } from '../support/mqtt-client.ts'
@@ -18,7 +25,10 @@ let bob: TestClient
 let carol: TestClient
 
 // A 1×1 PNG.
-const PNG = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0))
+const PNG = Uint8Array.from(
+  atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='),
+  (c) => c.charCodeAt(0),
+)
 
 async function connectAs(employeeId: string, device: string): Promise<TestClient> {
   const c = await connectBound(sys.mqttUrl, creds[employeeId]!, device)
@@ -30,7 +40,11 @@ beforeAll(async () => {
   sys = await startTestSystem()
   creds.admin = sys.admin.mqtt_connection
   admin = await connectAs('admin', 'files')
-  for (const [employee_id, name] of [['emp_alice_f', 'Alice'], ['emp_bob_f', 'Bob'], ['emp_carol_f', 'Carol']] as const) {
+  for (const [employee_id, name] of [
+    ['emp_alice_f', 'Alice'],
+    ['emp_bob_f', 'Bob'],
+    ['emp_carol_f', 'Carol'],
+  ] as const) {
     const r = await admin.request('employee.create', { employee_id, name })
     expect(r.code, JSON.stringify(r)).toBe(0)
     creds[employee_id] = r.data.mqtt_connection
@@ -48,7 +62,13 @@ afterAll(async () => {
 
 describe('files end to end', () => {
   it('an image in a private chat: URL over MQTT, PUT over HTTP, the message carries the URL, the recipient downloads it', async () => {
-    const up = await alice.request('file.upload_url', { file_name: 'dot.png', content_type: 'image/png', size: PNG.byteLength, conversation_type: 'private', peer_employee_id: 'emp_bob_f' })
+    const up = await alice.request('file.upload_url', {
+      file_name: 'dot.png',
+      content_type: 'image/png',
+      size: PNG.byteLength,
+      conversation_type: 'private',
+      peer_employee_id: 'emp_bob_f',
+    })
     expect(up.code, up.message).toBe(0)
     const u = fileUploadUrl.reply.parse(up.data)
     expect(u.url.startsWith(`${sys.s3Endpoint}/`)).toBe(true)
@@ -58,7 +78,9 @@ describe('files end to end', () => {
     const content = { type: 'image', body: { url: u.object_url, width: 1, height: 1 } }
     const sent = await alice.request('msg.send_private', { to_employee_id: 'emp_bob_f', content })
     expect(sent.code).toBe(0)
-    const msg = privateMessage.parse((await bob.waitFor('mchat/inbox/emp_bob_f', (p) => p.msg_id === sent.data.msg_id)).payload)
+    const msg = privateMessage.parse(
+      (await bob.waitFor('mchat/inbox/emp_bob_f', (p) => p.msg_id === sent.data.msg_id)).payload,
+    )
     expect(msg.content).toEqual(content)
 
     const url = (msg.content as { body: { url: string } }).body.url
@@ -81,12 +103,24 @@ describe('files end to end', () => {
     const groupId = g.data.group_id as string
     await bob.subscribe(`mchat/group/${groupId}`)
     const text = new TextEncoder().encode('季度报告 Q3\n')
-    const up = fileUploadUrl.reply.parse((await bob.request('file.upload_url', { file_name: '季度报告.txt', content_type: 'text/plain', size: text.byteLength, conversation_type: 'group', group_id: groupId })).data)
+    const up = fileUploadUrl.reply.parse(
+      (
+        await bob.request('file.upload_url', {
+          file_name: '季度报告.txt',
+          content_type: 'text/plain',
+          size: text.byteLength,
+          conversation_type: 'group',
+          group_id: groupId,
+        })
+      ).data,
+    )
     expect((await fetch(up.url, { method: 'PUT', headers: up.headers, body: text })).status).toBe(200)
     const content = { type: 'file', body: { url: up.object_url, name: '季度报告.txt', size: text.byteLength } }
     const sent = await bob.request('msg.send_group', { group_id: groupId, content })
     expect(sent.code).toBe(0)
-    const msg = groupMessage.parse((await bob.waitFor(`mchat/group/${groupId}`, (p) => p.msg_id === sent.data.msg_id)).payload)
+    const msg = groupMessage.parse(
+      (await bob.waitFor(`mchat/group/${groupId}`, (p) => p.msg_id === sent.data.msg_id)).payload,
+    )
     const link = await alice.request('file.download_url', { url: (msg.content as { body: { url: string } }).body.url })
     expect(link.code).toBe(0)
     expect(await (await fetch(link.data.url)).text()).toBe('季度报告 Q3\n')
@@ -94,10 +128,19 @@ describe('files end to end', () => {
   })
 
   it('seed §3.14 config.storage as written: coordinates and a policy for one’s own prefix, no secret', async () => {
-    const r = await carol.request('config.storage', { seq_id: 'aa0e8400-e29b-41d4-a716-446655440005' }, 'aa0e8400-e29b-41d4-a716-446655440005')
+    const r = await carol.request(
+      'config.storage',
+      { seq_id: 'aa0e8400-e29b-41d4-a716-446655440005' },
+      'aa0e8400-e29b-41d4-a716-446655440005',
+    )
     expect([r.code, r.message]).toEqual([0, 'ok'])
     const d = configStorage.reply.parse(r.data)
-    expect(d).toMatchObject({ endpoint: sys.s3Endpoint, bucket: 'mchat-files', region: 'us-east-1', key_prefix: 'u/emp_carol_f/' })
+    expect(d).toMatchObject({
+      endpoint: sys.s3Endpoint,
+      bucket: 'mchat-files',
+      region: 'us-east-1',
+      key_prefix: 'u/emp_carol_f/',
+    })
     expect(Date.parse(d.expires_at)).toBeGreaterThan(Date.now())
     expect(Object.keys(d)).not.toEqual(expect.arrayContaining(['secret_key']))
     const key = `${d.key_prefix}avatar.png`
@@ -110,14 +153,24 @@ describe('files end to end', () => {
   })
 
   it('seed §3.16 file.upload_url as written, and the workers’ refusals over MQTT', async () => {
-    const r = await alice.request('file.upload_url', { seq_id: 'file_up_001', file_name: '报告.pdf', content_type: 'application/pdf', size: 102400 }, 'file_up_001')
+    const r = await alice.request(
+      'file.upload_url',
+      { seq_id: 'file_up_001', file_name: '报告.pdf', content_type: 'application/pdf', size: 102400 },
+      'file_up_001',
+    )
     expect(r.code).toBe(0)
     expect(fileUploadUrl.reply.parse(r.data).key).toMatch(/^u\/emp_alice_f\/f_[0-9a-f]{24}\/报告\.pdf$/)
 
     const refusals: Array<[TestClient, string, Record<string, unknown>, number, RegExp]> = [
       [bob, 'file.download_url', { key: r.data.key }, 403, /^key: you may read only your own files/],
       [alice, 'file.upload_url', { file_name: 'x.html', content_type: 'text/html', size: 10 }, 400, /^content_type: /],
-      [alice, 'file.upload_url', { file_name: 'big.zip', content_type: 'application/zip', size: 50 * 1024 * 1024 + 1 }, 400, /^size: /],
+      [
+        alice,
+        'file.upload_url',
+        { file_name: 'big.zip', content_type: 'application/zip', size: 50 * 1024 * 1024 + 1 },
+        400,
+        /^size: /,
+      ],
       [alice, 'file.download_url', { key: r.data.key, expires_in: 3601 }, 400, /^expires_in: at most 3600 seconds/],
     ]
     for (const [who, action, payload, code, message] of refusals) {

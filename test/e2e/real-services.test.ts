@@ -27,13 +27,29 @@ describe.skipIf(realServicesMissing('postgres', 'mosquitto'))('end to end on rea
     database = await createRealDatabase()
     dir = await mkdtemp(join(tmpdir(), 'mchat-real-'))
     system = await startSystem({
-      dataDir: dir, host: '127.0.0.1', publicHost: '127.0.0.1', mqttPort: 0, wsPort: null, httpPort: 0,
-      databaseUrl: database.url, mqttUrl: mosquitto.url, shareGroup: 'gateway', relayId: 'relay-one',
-      log: (l) => logs.one!.push(l), info: () => {},
+      dataDir: dir,
+      host: '127.0.0.1',
+      publicHost: '127.0.0.1',
+      mqttPort: 0,
+      wsPort: null,
+      httpPort: 0,
+      databaseUrl: database.url,
+      mqttUrl: mosquitto.url,
+      shareGroup: 'gateway',
+      relayId: 'relay-one',
+      log: (l) => logs.one!.push(l),
+      info: () => {},
     })
     const keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')) as LocalKeys
     second = await startRelay(
-      { ...RELAY_DEFAULTS, mqttUrl: mosquitto.url, clientId: 'relay-two', shareGroup: 'gateway', workerUrl: system.workerUrl, privateKeyJwk: keys.relayPrivateJwk },
+      {
+        ...RELAY_DEFAULTS,
+        mqttUrl: mosquitto.url,
+        clientId: 'relay-two',
+        shareGroup: 'gateway',
+        workerUrl: system.workerUrl,
+        privateKeyJwk: keys.relayPrivateJwk,
+      },
       { log: (l) => logs.two!.push(l), info: () => {} },
     )
     await second.ready
@@ -61,7 +77,9 @@ describe.skipIf(realServicesMissing('postgres', 'mosquitto'))('end to end on rea
       expect((await c.request('auth.bind', { mqtt_password: system.admin.mqtt_connection.mqtt_password })).code).toBe(0)
       const n = 100
       const seqs = Array.from({ length: n }, (_, i) => `share-${i}`)
-      const replies = await Promise.all(seqs.map((s, i) => c.request('msg.send_private', { to_employee_id: 'admin', content: `m${i}` }, s)))
+      const replies = await Promise.all(
+        seqs.map((s, i) => c.request('msg.send_private', { to_employee_id: 'admin', content: `m${i}` }, s)),
+      )
       expect(replies.every((r) => r.code === 0)).toBe(true)
       await new Promise((r) => setTimeout(r, 300)) // room for any duplicate to show up
       const perSeq = new Map<string, number>()
@@ -71,7 +89,8 @@ describe.skipIf(realServicesMissing('postgres', 'mosquitto'))('end to end on rea
       }
       expect(perSeq.size).toBe(n)
       expect([...perSeq.values()].every((k) => k === 1)).toBe(true)
-      const served = (l: RequestLogLine[]) => l.filter((x) => x.client_id === 'admin.share' && x.seq_id.startsWith('share-')).length
+      const served = (l: RequestLogLine[]) =>
+        l.filter((x) => x.client_id === 'admin.share' && x.seq_id.startsWith('share-')).length
       await vi.waitFor(() => expect(served(logs.one!) + served(logs.two!)).toBe(n))
       expect(served(logs.one!)).toBeGreaterThan(0)
       expect(served(logs.two!)).toBeGreaterThan(0)

@@ -18,9 +18,15 @@ export async function runScenario(t: Target, tag: string): Promise<void> {
   const clients: TestClient[] = []
   try {
     const conn = t.admin.mqtt_connection
-    const admin = await connectClient(t.mqttUrl, `${t.admin.employee_id}.${tag}`, { username: conn.mqtt_username, password: conn.mqtt_password })
+    const admin = await connectClient(t.mqttUrl, `${t.admin.employee_id}.${tag}`, {
+      username: conn.mqtt_username,
+      password: conn.mqtt_password,
+    })
     clients.push(admin)
-    expect(await admin.request('auth.bind', { mqtt_password: conn.mqtt_password })).toMatchObject({ code: 0, message: 'ok' })
+    expect(await admin.request('auth.bind', { mqtt_password: conn.mqtt_password })).toMatchObject({
+      code: 0,
+      message: 'ok',
+    })
 
     const lisiId = `emp_lisi_${tag}`
     const created = await admin.request('employee.create', { name: '李四', employee_id: lisiId, is_ai_agent: false })
@@ -28,12 +34,20 @@ export async function runScenario(t: Target, tag: string): Promise<void> {
     const lisiConn = created.data.mqtt_connection as MqttConnection
     expect(lisiConn.mqtt_username).toBe(lisiId)
 
-    const lisi = await connectClient(t.mqttUrl, `${lisiId}.phone`, { username: lisiConn.mqtt_username, password: lisiConn.mqtt_password })
+    const lisi = await connectClient(t.mqttUrl, `${lisiId}.phone`, {
+      username: lisiConn.mqtt_username,
+      password: lisiConn.mqtt_password,
+    })
     clients.push(lisi)
     await lisi.subscribe(inboxTopic(lisiId))
-    expect((await lisi.request('auth.bind', { employee_id: lisiId, mqtt_password: lisiConn.mqtt_password })).code).toBe(0)
+    expect((await lisi.request('auth.bind', { employee_id: lisiId, mqtt_password: lisiConn.mqtt_password })).code).toBe(
+      0,
+    )
 
-    const sent = await admin.request('msg.send_private', { to_employee_id: lisiId, content: '你好，下午会议改到 3 点。' })
+    const sent = await admin.request('msg.send_private', {
+      to_employee_id: lisiId,
+      content: '你好，下午会议改到 3 点。',
+    })
     expect(sent.code).toBe(0)
     const data = msgSendPrivate.reply.parse(sent.data)
     const delivered = await lisi.waitFor(inboxTopic(lisiId), (p) => p.msg_id === data.msg_id)

@@ -49,7 +49,11 @@ describe.skipIf(realServicesMissing('postgres', 'redis'))('dependencies down', (
   const crashes: unknown[] = []
   const onCrash = (err: unknown) => void crashes.push(err)
 
-  const table = (policy: 'open' | 'closed'): RouteTable => ({ default: { url: workers[policy]!.url }, timeout_ms: ROUTE_TIMEOUT_MS, actions: {} })
+  const table = (policy: 'open' | 'closed'): RouteTable => ({
+    default: { url: workers[policy]!.url },
+    timeout_ms: ROUTE_TIMEOUT_MS,
+    actions: {},
+  })
 
   beforeAll(async () => {
     process.on('unhandledRejection', onCrash)
@@ -69,10 +73,21 @@ describe.skipIf(realServicesMissing('postgres', 'redis'))('dependencies down', (
     const redisViaProxy = new URL(realRedisUrl)
     redisViaProxy.hostname = redisProxy.host
     redisViaProxy.port = String(redisProxy.port)
-    limiter = await startUpstashEndpoint({ redisUrl: redisViaProxy.toString(), token: randomBytes(16).toString('base64url') })
+    limiter = await startUpstashEndpoint({
+      redisUrl: redisViaProxy.toString(),
+      token: randomBytes(16).toString('base64url'),
+    })
 
     dir = await mkdtemp(join(tmpdir(), 'mchat-deps-'))
-    h = await workerHarness({ kind: 'postgres', databaseUrl: viaProxy.toString(), neonEndpoint: neonProxy.url('http', '/sql'), close: async () => {} }, dir)
+    h = await workerHarness(
+      {
+        kind: 'postgres',
+        databaseUrl: viaProxy.toString(),
+        neonEndpoint: neonProxy.url('http', '/sql'),
+        close: async () => {},
+      },
+      dir,
+    )
     for (const policy of ['open', 'closed'] as const) {
       workers[policy] = await serveWorkers({
         ...h.env,
@@ -92,7 +107,14 @@ describe.skipIf(realServicesMissing('postgres', 'redis'))('dependencies down', (
     broker = await startEmbeddedBroker({ host: '127.0.0.1', mqttPort: 0, wsPort: null })
     routes = new RouteSource(table('open'))
     relay = await startRelay(
-      { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId: 'relay-deps', shareGroup: '', workerUrl: workers.open!.url, privateKeyJwk: h.keys.relayPrivateJwk },
+      {
+        ...RELAY_DEFAULTS,
+        mqttUrl: broker.url,
+        clientId: 'relay-deps',
+        shareGroup: '',
+        workerUrl: workers.open!.url,
+        privateKeyJwk: h.keys.relayPrivateJwk,
+      },
       { routes, log: () => {}, info: () => {} },
     )
     await relay.ready
@@ -121,7 +143,8 @@ describe.skipIf(realServicesMissing('postgres', 'redis'))('dependencies down', (
   /** A fresh seq_id per call, unless retrying one (then its earlier reply is forgotten first). */
   const send = (seq = `m${n++}`) => {
     const topic = `mchat/msg/resp/${sender.clientId}/${seq}`
-    for (let i = sender.received.length - 1; i >= 0; i--) if (sender.received[i]!.topic === topic) sender.received.splice(i, 1)
+    for (let i = sender.received.length - 1; i >= 0; i--)
+      if (sender.received[i]!.topic === topic) sender.received.splice(i, 1)
     return sender.request('msg.send_private', { to_employee_id: recipient, content: `hello ${seq}` }, seq)
   }
 
@@ -140,7 +163,10 @@ describe.skipIf(realServicesMissing('postgres', 'redis'))('dependencies down', (
     const retried = await send('db-1')
     expect(retried.code).toBe(0)
     expect((await send('db-1')).data).toEqual(retried.data) // and again: the stored reply
-    const stored = await h.db.query(`SELECT count(*)::int AS n FROM request_reply WHERE client_id = $1 AND seq_id = 'db-1'`, [sender.clientId])
+    const stored = await h.db.query(
+      `SELECT count(*)::int AS n FROM request_reply WHERE client_id = $1 AND seq_id = 'db-1'`,
+      [sender.clientId],
+    )
     expect(stored.rows[0].n).toBe(1)
   })
 

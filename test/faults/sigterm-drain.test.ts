@@ -38,47 +38,66 @@ describe.skipIf(realServicesMissing('mosquitto'))('SIGTERM drain in a share grou
   })
 
   const relay = (id: string) => {
-    const r = spawnRelay({ MQTT_URL: mosquitto.url, MCHAT_RELAY_ID: id, MCHAT_SHARE_GROUP: 'gateway', MCHAT_WORKER_URL: worker.url, MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk })
+    const r = spawnRelay({
+      MQTT_URL: mosquitto.url,
+      MCHAT_RELAY_ID: id,
+      MCHAT_SHARE_GROUP: 'gateway',
+      MCHAT_WORKER_URL: worker.url,
+      MCHAT_RELAY_PRIVATE_KEY: keys.relayPrivateJwk,
+    })
     relays.push(r)
     return r
   }
 
-  it(`${N} requests at a steady pace, one relay restarted with SIGTERM mid-way: it drains and exits 0, all ${N} answered`, { timeout: 60_000 }, async () => {
-    const a = relay('relay-roll-a')
-    const b = relay('relay-roll-b')
-    await Promise.all([a.subscribed(), b.subscribed()])
-    await client.subscribe(replyFilter(client.clientId))
+  it(
+    `${N} requests at a steady pace, one relay restarted with SIGTERM mid-way: it drains and exits 0, all ${N} answered`,
+    { timeout: 60_000 },
+    async () => {
+      const a = relay('relay-roll-a')
+      const b = relay('relay-roll-b')
+      await Promise.all([a.subscribed(), b.subscribed()])
+      await client.subscribe(replyFilter(client.clientId))
 
-    const seqs = Array.from({ length: N }, (_, i) => `r${i}`)
-    let published = 0
-    const load = (async () => {
-      for (; published < N; published += 10) {
-        await Promise.all(seqs.slice(published, published + 10).map((s) => client.client.publishAsync(requestTopic(client.clientId, s), JSON.stringify({ action: 'org.tree' }), { qos: 1 })))
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    })()
-    await until(() => published >= N / 3, 'a third published')
-    a.child.kill('SIGTERM')
-    expect(await a.exited).toEqual({ code: 0, signal: null })
-    const drained = Number(/SIGTERM, draining (\d+) request/.exec(a.output())?.[1])
-    const aServed = a.lines()
-    // What it held when SIGTERM came was answered (and acknowledged) before it exited.
-    expect(aServed.length).toBeGreaterThanOrEqual(drained)
-    expect(aServed.every((l) => l.code === 0)).toBe(true)
+      const seqs = Array.from({ length: N }, (_, i) => `r${i}`)
+      let published = 0
+      const load = (async () => {
+        for (; published < N; published += 10) {
+          await Promise.all(
+            seqs.slice(published, published + 10).map((s) =>
+              client.client.publishAsync(requestTopic(client.clientId, s), JSON.stringify({ action: 'org.tree' }), {
+                qos: 1,
+              }),
+            ),
+          )
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      })()
+      await until(() => published >= N / 3, 'a third published')
+      a.child.kill('SIGTERM')
+      expect(await a.exited).toEqual({ code: 0, signal: null })
+      const drained = Number(/SIGTERM, draining (\d+) request/.exec(a.output())?.[1])
+      const aServed = a.lines()
+      // What it held when SIGTERM came was answered (and acknowledged) before it exited.
+      expect(aServed.length).toBeGreaterThanOrEqual(drained)
+      expect(aServed.every((l) => l.code === 0)).toBe(true)
 
-    const again = relay('relay-roll-a')
-    await again.subscribed()
-    await load
-    const answered = () => new Set(client.received.filter((m) => m.payload?.code === 0).map((m) => m.topic.split('/').pop()))
-    await until(() => answered().size === N, `all ${N} replies (have ${answered().size})`)
-    expect([...answered()].sort()).toEqual([...seqs].sort())
-    // The other member took over while one was away: both served, and between them everything.
-    const bServed = b.lines()
-    expect(bServed.length).toBeGreaterThan(0)
-    const served = new Set([...aServed, ...bServed, ...again.lines()].map((l) => l.seq_id))
-    expect(served).toEqual(new Set(seqs))
-    console.info(`rolling restart: ${drained} drained by the relay on SIGTERM, ${aServed.length} served by it before exit, ${bServed.length} by the other, ${again.lines().length} after its restart`)
-  })
+      const again = relay('relay-roll-a')
+      await again.subscribed()
+      await load
+      const answered = () =>
+        new Set(client.received.filter((m) => m.payload?.code === 0).map((m) => m.topic.split('/').pop()))
+      await until(() => answered().size === N, `all ${N} replies (have ${answered().size})`)
+      expect([...answered()].sort()).toEqual([...seqs].sort())
+      // The other member took over while one was away: both served, and between them everything.
+      const bServed = b.lines()
+      expect(bServed.length).toBeGreaterThan(0)
+      const served = new Set([...aServed, ...bServed, ...again.lines()].map((l) => l.seq_id))
+      expect(served).toEqual(new Set(seqs))
+      console.info(
+        `rolling restart: ${drained} drained by the relay on SIGTERM, ${aServed.length} served by it before exit, ${bServed.length} by the other, ${again.lines().length} after its restart`,
+      )
+    },
+  )
 })
 
 async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {

@@ -27,10 +27,21 @@ describe('worker down or slow', () => {
     worker = await startFakeWorker('w')
     const keys = await generateKeys()
     // The relay-wide timeout is far longer than any wait below: a 504 can only be the route's own.
-    const routes = new RouteSource({ default: { url: worker.url }, actions: { 'org.tree': { timeout_ms: ROUTE_TIMEOUT_MS } } })
+    const routes = new RouteSource({
+      default: { url: worker.url },
+      actions: { 'org.tree': { timeout_ms: ROUTE_TIMEOUT_MS } },
+    })
     metrics = createRelayMetrics({ relay: 'relay-faults', defaultMetrics: false })
     relay = await startRelay(
-      { ...RELAY_DEFAULTS, mqttUrl: broker.url, clientId: 'relay-worker-faults', shareGroup: '', workerUrl: worker.url, privateKeyJwk: keys.relayPrivateJwk, workerTimeoutMs: 60_000 },
+      {
+        ...RELAY_DEFAULTS,
+        mqttUrl: broker.url,
+        clientId: 'relay-worker-faults',
+        shareGroup: '',
+        workerUrl: worker.url,
+        privateKeyJwk: keys.relayPrivateJwk,
+        workerTimeoutMs: 60_000,
+      },
       { routes, metrics, log: () => {}, info: () => {} },
     )
     await relay.ready
@@ -45,7 +56,9 @@ describe('worker down or slow', () => {
 
   const orgTree = () => client.request('org.tree', {})
   const errors = async (kind: string) => {
-    const line = (await metrics.text()).split('\n').find((l) => l.startsWith('mchat_relay_worker_errors_total{') && l.includes(`kind="${kind}"`))
+    const line = (await metrics.text())
+      .split('\n')
+      .find((l) => l.startsWith('mchat_relay_worker_errors_total{') && l.includes(`kind="${kind}"`))
     return line ? Number(line.split(' ').pop()) : 0
   }
 
@@ -89,7 +102,9 @@ describe('worker down or slow', () => {
     await worker.start()
     // The client's retry, same seq_id: a real worker would answer it exactly once (see sigkill.test.ts).
     client.received.splice(0) // so that the retry's reply, not the 503, is the one awaited
-    expect(await client.request('msg.send_private', { to_employee_id: 'x', content: 'hi' }, 'mid-1')).toMatchObject({ code: 0 })
+    expect(await client.request('msg.send_private', { to_employee_id: 'x', content: 'hi' }, 'mid-1')).toMatchObject({
+      code: 0,
+    })
     expect(relay.isReady()).toBe(true)
   })
 })

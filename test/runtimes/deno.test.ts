@@ -61,7 +61,9 @@ describe.skipIf(realServicesMissing('deno'))('deno serve', () => {
 
   it('binds a signed auth.bind and lists the admin in org.tree, through the Neon driver', async () => {
     const password = h.admin.mqtt_connection.mqtt_password
-    const bind = await readAnswer(await sendTo(base, await h.request('auth.bind', 'admin.deno', 'seq-1', { mqtt_password: password })))
+    const bind = await readAnswer(
+      await sendTo(base, await h.request('auth.bind', 'admin.deno', 'seq-1', { mqtt_password: password })),
+    )
     expect(bind, server.output()).toMatchObject({ status: 200, reply: { code: 0, data: { employee_id: 'admin' } } })
 
     // The Deno-served worker wrote the session into the test database.
@@ -71,12 +73,16 @@ describe.skipIf(realServicesMissing('deno'))('deno serve', () => {
     const tree = await readAnswer(await sendTo(base, await h.request('org.tree', 'admin.deno', 'seq-2', {})))
     expect(tree, server.output()).toMatchObject({ status: 200, reply: { code: 0 } })
     expect(tree.reply.data.employees).toEqual(
-      expect.arrayContaining([expect.objectContaining({ employee_id: 'admin', name: 'Administrator', status: 'active' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ employee_id: 'admin', name: 'Administrator', status: 'active' }),
+      ]),
     )
   })
 
   it('rejects an unsigned request with 401', async () => {
-    const req = await h.request('auth.bind', 'admin.unsigned', 'seq-3', { mqtt_password: h.admin.mqtt_connection.mqtt_password })
+    const req = await h.request('auth.bind', 'admin.unsigned', 'seq-3', {
+      mqtt_password: h.admin.mqtt_connection.mqtt_password,
+    })
     const res = await sendTo(base, req, { headers: { authorization: null } })
     const answer = await readAnswer(res)
     expect(answer.status).toBe(401)

@@ -25,7 +25,11 @@ export interface RunResult {
  * Runs a command to completion. After timeoutMs it gets SIGTERM (wrangler's launcher forwards that
  * to its CLI child), SIGKILL 3 s later, and the promise rejects once it has exited.
  */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<RunResult> {
   const started = performance.now()
   const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
@@ -52,7 +56,8 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env: Node
     })
     child.once('close', (code, signal) => {
       done()
-      if (timedOut) reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`))
+      if (timedOut)
+        reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`))
       else resolve({ code, signal, stdout, stderr, ms: performance.now() - started })
     })
   })
@@ -94,7 +99,9 @@ export async function waitForHttp(url: string, server: Server, timeoutMs: number
   const started = performance.now()
   for (;;) {
     if (server.child.exitCode !== null || server.child.signalCode !== null) {
-      throw new Error(`server exited (${server.child.exitCode ?? server.child.signalCode}) before ${url} answered:\n${server.output()}`)
+      throw new Error(
+        `server exited (${server.child.exitCode ?? server.child.signalCode}) before ${url} answered:\n${server.output()}`,
+      )
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) })
@@ -103,18 +110,28 @@ export async function waitForHttp(url: string, server: Server, timeoutMs: number
     } catch {
       // not listening yet
     }
-    if (performance.now() - started > timeoutMs) throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${server.output()}`)
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${server.output()}`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
 
 /** Sends a harness-built Request (addressed to http://workers.test) to a real server at base. */
-export async function sendTo(base: string, req: Request, override?: { body?: string; headers?: Record<string, string | null> }): Promise<Response> {
+export async function sendTo(
+  base: string,
+  req: Request,
+  override?: { body?: string; headers?: Record<string, string | null> },
+): Promise<Response> {
   const headers = new Headers(req.headers)
   for (const [k, v] of Object.entries(override?.headers ?? {})) {
     if (v === null) headers.delete(k)
     else headers.set(k, v)
   }
   const body = override?.body ?? new Uint8Array(await req.arrayBuffer())
-  return fetch(new URL(new URL(req.url).pathname, base), { method: req.method, headers, body, signal: AbortSignal.timeout(10_000) })
+  return fetch(new URL(new URL(req.url).pathname, base), {
+    method: req.method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(10_000),
+  })
 }

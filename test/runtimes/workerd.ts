@@ -31,7 +31,10 @@ export async function buildWorkerBundle(outdir: string, logDir: string): Promise
     WRANGLER_LOG_PATH: logDir,
     NO_COLOR: '1',
   }
-  const r = await run(process.execPath, [bin('wrangler'), 'deploy', '--dry-run', '--outdir', outdir], { env, timeoutMs: 110_000 })
+  const r = await run(process.execPath, [bin('wrangler'), 'deploy', '--dry-run', '--outdir', outdir], {
+    env,
+    timeoutMs: 110_000,
+  })
   if (r.code !== 0) throw new Error(`wrangler failed:\n${r.stdout}\n${r.stderr}`)
   const files = (await readdir(outdir)).filter((f) => /\.m?js$/.test(f))
   let rawBytes = 0
@@ -58,7 +61,12 @@ export async function compatibility(): Promise<{ date: string; flags: string[] }
  * fetch() goes through a network service allowing `allow` (workerd's default "internet" service
  * allows only public addresses, so the local Neon endpoint on 127.0.0.1 needs "local").
  */
-export async function workerdConfig(bundle: { dir: string; main: string }, port: number, env: Partial<Bindings>, allow: string[]): Promise<string> {
+export async function workerdConfig(
+  bundle: { dir: string; main: string },
+  port: number,
+  env: Partial<Bindings>,
+  allow: string[],
+): Promise<string> {
   const { date, flags } = await compatibility()
   const q = (s: string): string => JSON.stringify(s) // JSON string escapes are valid Cap'n Proto text escapes
   const bindings = Object.entries(env)

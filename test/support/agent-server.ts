@@ -36,7 +36,17 @@ export async function startAgentServer(
       const agentId = new URL(req.url).pathname.slice(1)
       const secret = secretOf(agentId)
       const headers = Object.fromEntries(req.headers.entries())
-      const verified = secret === undefined ? null : await verifyAgentCall(secret, { timestamp: req.headers.get(AGENT_HEADERS.timestamp), signature: req.headers.get(AGENT_HEADERS.signature) }, raw)
+      const verified =
+        secret === undefined
+          ? null
+          : await verifyAgentCall(
+              secret,
+              {
+                timestamp: req.headers.get(AGENT_HEADERS.timestamp),
+                signature: req.headers.get(AGENT_HEADERS.signature),
+              },
+              raw,
+            )
       const body = agentWebhookRequest.parse(JSON.parse(raw))
       calls.push({ body, raw, headers, verified })
       const out = await respond(body, agentId)

@@ -16,10 +16,18 @@ export async function createAgent(
   profile: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ): Promise<{ employee_id: string; clientId: string; secret: string | undefined }> {
-  const created = await callAction(app, h, 'employee.create', adminClient, { employee_id, name, is_ai_agent: true, agent_profile: profile, ...extra })
+  const created = await callAction(app, h, 'employee.create', adminClient, {
+    employee_id,
+    name,
+    is_ai_agent: true,
+    agent_profile: profile,
+    ...extra,
+  })
   expect(created.reply.code, JSON.stringify(created.reply)).toBe(0)
   const clientId = `${employee_id}.bot`
-  const bound = await callAction(app, h, 'auth.bind', clientId, { mqtt_password: created.reply.data.mqtt_connection.mqtt_password })
+  const bound = await callAction(app, h, 'auth.bind', clientId, {
+    mqtt_password: created.reply.data.mqtt_connection.mqtt_password,
+  })
   expect(bound.reply.code).toBe(0)
   return { employee_id, clientId, secret: created.reply.data.webhook_secret }
 }

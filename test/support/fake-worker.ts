@@ -38,7 +38,10 @@ export async function startFakeWorker(who: string, mode: Mode = 'ok'): Promise<F
           res.write(JSON.stringify({ kind: 'delivery', topic: 'mchat/inbox/fake', payload: { who } }) + '\n')
           return void setTimeout(() => res.destroy(), 20)
         }
-        const answer = () => res.writeHead(200, { 'content-type': WORKER_ANSWER_TYPE }).end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
+        const answer = () =>
+          res
+            .writeHead(200, { 'content-type': WORKER_ANSWER_TYPE })
+            .end(JSON.stringify({ kind: 'reply', code: 0, message: 'ok', data: { who } }) + '\n')
         if (delayMs > 0) setTimeout(() => !res.destroyed && answer(), delayMs)
         else answer()
       })

@@ -33,7 +33,10 @@ export function referenceClient(env: Bindings): S3Client {
 }
 
 /** `20250203T100000Z` → the instant. */
-export const amzDate = (d: string) => new Date(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`)
+export const amzDate = (d: string) =>
+  new Date(
+    `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
+  )
 
 /** The signing time and lifetime a presigned URL carries. */
 export function signedAt(url: string): { date: Date; expiresIn: number } {
@@ -42,7 +45,12 @@ export function signedAt(url: string): { date: Date; expiresIn: number } {
 }
 
 /** Uploads through a presigned POST form, as a browser would. */
-export async function postForm(upload: { url: string; fields: Record<string, string> }, key: string, body: Uint8Array, fileName = 'blob'): Promise<Response> {
+export async function postForm(
+  upload: { url: string; fields: Record<string, string> },
+  key: string,
+  body: Uint8Array,
+  fileName = 'blob',
+): Promise<Response> {
   const form = new FormData()
   for (const [k, v] of Object.entries(upload.fields)) form.append(k, k === 'key' ? key : v)
   form.append('file', new Blob([body as Uint8Array<ArrayBuffer>]), fileName)

@@ -5,7 +5,10 @@ import { loadOrCreateKeys } from '../../local/keys.ts'
 import { connectClient, type TestClient } from './mqtt-client.ts'
 
 /** MQTT login options for an employee, from its mqtt_connection (what a real client sends). */
-export const loginOf = (conn: MqttConnection): IClientOptions => ({ username: conn.mqtt_username, password: conn.mqtt_password })
+export const loginOf = (conn: MqttConnection): IClientOptions => ({
+  username: conn.mqtt_username,
+  password: conn.mqtt_password,
+})
 
 /**
  * A superuser login, as the relay's service account: for test observers that must see every

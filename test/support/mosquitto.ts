@@ -31,7 +31,9 @@ const PORT_ATTEMPTS = 3
  * allowed (extraConfig lines appended), waits until it accepts MQTT connections, rejects with the
  * log tail if it exits.
  */
-export async function startMosquitto(opts: { extraConfig?: string[]; persistence?: boolean } = {}): Promise<MosquittoProcess> {
+export async function startMosquitto(
+  opts: { extraConfig?: string[]; persistence?: boolean } = {},
+): Promise<MosquittoProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(opts.extraConfig ?? [], opts.persistence ?? false)
@@ -97,7 +99,10 @@ async function startOnce(extraConfig: string[], persistence: boolean): Promise<M
     await whileDown?.()
     launch()
     const again = await Promise.race([waitForConnack(port), exited.then((why) => new Error(why))])
-    if (again !== true) throw new Error(`mosquitto did not restart on 127.0.0.1:${port}: ${again.message}\n${output.trim().split('\n').slice(-15).join('\n')}`)
+    if (again !== true)
+      throw new Error(
+        `mosquitto did not restart on 127.0.0.1:${port}: ${again.message}\n${output.trim().split('\n').slice(-15).join('\n')}`,
+      )
   }
 
   return { port, url: `mqtt://127.0.0.1:${port}`, configPath, stop, restart, logs: () => output }

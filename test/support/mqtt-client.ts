@@ -12,7 +12,11 @@ export interface TestClient {
   clientId: string
   received: Received[]
   /** Publishes a request and resolves with the reply taken from mchat/msg/resp/{client_id}/{seq_id}. */
-  request(action: string, payload?: Record<string, unknown>, seqId?: string): Promise<{ code: number; message: string; data: any; seq_id?: string }>
+  request(
+    action: string,
+    payload?: Record<string, unknown>,
+    seqId?: string,
+  ): Promise<{ code: number; message: string; data: any; seq_id?: string }>
   publishRaw(topic: string, payload: string | Buffer): Promise<void>
   /** Resolves with the first message (already received or future) on `topic` matching `pred`. */
   waitFor(topic: string, pred?: (p: any) => boolean, timeoutMs?: number): Promise<Received>

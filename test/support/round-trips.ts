@@ -61,9 +61,16 @@ export function countRoundTrips(): RoundTripCounter {
 }
 
 /** Every action once (and a replayed msg.send_group), as `admin` (a client id bound as the org admin). */
-export async function roundTripTable(app: Hono<AppEnv>, h: WorkerHarness, admin: string, adminPassword: string, counter: RoundTripCounter): Promise<Record<string, RoundTrips>> {
+export async function roundTripTable(
+  app: Hono<AppEnv>,
+  h: WorkerHarness,
+  admin: string,
+  adminPassword: string,
+  counter: RoundTripCounter,
+): Promise<Record<string, RoundTrips>> {
   const table: Record<string, RoundTrips> = {}
-  const call = (action: string, payload: Record<string, unknown> = {}, seq?: string) => callAction(app, h, action, admin, payload, seq)
+  const call = (action: string, payload: Record<string, unknown> = {}, seq?: string) =>
+    callAction(app, h, action, admin, payload, seq)
   const peer = await createAndBind(app, h, admin, { name: 'Peer' })
   const group = (await call('group.create', { name: 'RT', member_ids: [peer.employee_id] })).reply.data.group_id
   const dismissable = (await call('group.create', { name: 'RT2', member_ids: [peer.employee_id] })).reply.data.group_id
@@ -89,19 +96,32 @@ export async function roundTripTable(app: Hono<AppEnv>, h: WorkerHarness, admin:
     ['audit.query', () => ({ limit: 10 })],
     ['config.storage', () => ({})],
     // The group cases: the only ones that read the database beyond the session.
-    ['file.upload_url', () => ({ file_name: 'rt.txt', content_type: 'text/plain', size: 1, conversation_type: 'group', group_id: group })],
+    [
+      'file.upload_url',
+      () => ({ file_name: 'rt.txt', content_type: 'text/plain', size: 1, conversation_type: 'group', group_id: group }),
+    ],
     ['file.download_url', () => ({ key: `g/${group}/${peer.employee_id}/f_rt/rt.txt` })],
   ]
   // Signing never reaches the store, so any endpoint does when the harness has none.
-  if (!h.env.S3_ENDPOINT) Object.assign(h.env, { S3_ENDPOINT: 'http://127.0.0.1:9', S3_BUCKET: 'mchat-rt', S3_ACCESS_KEY_ID: 'rt', S3_SECRET_ACCESS_KEY: 'rt' })
+  if (!h.env.S3_ENDPOINT)
+    Object.assign(h.env, {
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      S3_BUCKET: 'mchat-rt',
+      S3_ACCESS_KEY_ID: 'rt',
+      S3_SECRET_ACCESS_KEY: 'rt',
+    })
   const device = `${admin.slice(0, admin.indexOf('.'))}.rt`
-  table['auth.bind'] = await counter.measure(() => callAction(app, h, 'auth.bind', device, { mqtt_password: adminPassword }))
+  table['auth.bind'] = await counter.measure(() =>
+    callAction(app, h, 'auth.bind', device, { mqtt_password: adminPassword }),
+  )
   for (const [action, payload] of cases) {
     const p = await payload()
     table[action] = await counter.measure(() => call(action, p))
   }
   const seq = nextSeq()
   await call('msg.send_group', { group_id: group, content: 'y' }, seq)
-  table['msg.send_group (replay)'] = await counter.measure(() => call('msg.send_group', { group_id: group, content: 'y' }, seq))
+  table['msg.send_group (replay)'] = await counter.measure(() =>
+    call('msg.send_group', { group_id: group, content: 'y' }, seq),
+  )
   return table
 }

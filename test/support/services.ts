@@ -21,7 +21,9 @@ function probePostgres(): string | null {
   // Synchronous probe so describe.skipIf can use it at collection time.
   const script = `const pg=require('pg');const c=new pg.Client({connectionString:process.argv[1],connectionTimeoutMillis:2000});c.connect().then(()=>c.query('select 1')).then(()=>c.end()).then(()=>process.exit(0),e=>{console.error(e.message);process.exit(1)})`
   const r = spawnSync(process.execPath, ['-e', script, realPgAdminUrl], { encoding: 'utf8', timeout: 5000 })
-  return r.status === 0 ? null : `PostgreSQL not reachable at ${redact(realPgAdminUrl)}: ${(r.stderr || 'timeout').trim()}`
+  return r.status === 0
+    ? null
+    : `PostgreSQL not reachable at ${redact(realPgAdminUrl)}: ${(r.stderr || 'timeout').trim()}`
 }
 
 function probeRedis(): string | null {
@@ -63,7 +65,13 @@ function probeChromium(): string | null {
   return r.status === 0 ? null : `chromium not runnable (${chromiumBin})`
 }
 
-const missing = { postgres: probePostgres(), mosquitto: probeMosquitto(), deno: probeDeno(), redis: probeRedis(), chromium: probeChromium() }
+const missing = {
+  postgres: probePostgres(),
+  mosquitto: probeMosquitto(),
+  deno: probeDeno(),
+  redis: probeRedis(),
+  chromium: probeChromium(),
+}
 
 /** Why real-service tests cannot run here, or null when they can. Throws under MCHAT_REQUIRE_SERVICES=1. */
 export function realServicesMissing(...which: Array<keyof typeof missing>): string | null {

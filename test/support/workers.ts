@@ -15,7 +15,10 @@ import { realRedisUrl, realServicesMissing } from './services.ts'
  */
 export function startTestLimiter(): Promise<UpstashEndpoint> {
   const real = realServicesMissing('redis') === null
-  return startUpstashEndpoint({ redisUrl: real ? realRedisUrl : undefined, token: `t${Math.random().toString(36).slice(2)}` })
+  return startUpstashEndpoint({
+    redisUrl: real ? realRedisUrl : undefined,
+    token: `t${Math.random().toString(36).slice(2)}`,
+  })
 }
 
 export interface WorkerHarness {
@@ -23,14 +26,23 @@ export interface WorkerHarness {
   keys: LocalKeys
   sign: Signer
   /** A request exactly as the relay sends it: the raw body and its signed token. */
-  request(action: string, clientId: string, seqId: string, payload: unknown, opts?: { token?: string; body?: string }): Promise<Request>
+  request(
+    action: string,
+    clientId: string,
+    seqId: string,
+    payload: unknown,
+    opts?: { token?: string; body?: string },
+  ): Promise<Request>
   /** Direct SQL for assertions, through the same Neon endpoint (PGlite serves one connection). */
   db: { query(text: string, params?: unknown[]): Promise<{ rows: any[] }>; end(): Promise<void> }
   limiter: UpstashEndpoint
   close(): Promise<void>
 }
 
-export async function workerHarness(database: TestDatabase, dataDir: string): Promise<WorkerHarness & { admin: Awaited<ReturnType<typeof ensureAdmin>> }> {
+export async function workerHarness(
+  database: TestDatabase,
+  dataDir: string,
+): Promise<WorkerHarness & { admin: Awaited<ReturnType<typeof ensureAdmin>> }> {
   const keys = await generateKeys()
   const limiter = await startTestLimiter()
   const env: Bindings = {
@@ -75,12 +87,19 @@ export async function workerHarness(database: TestDatabase, dataDir: string): Pr
 }
 
 /** Reads a worker answer (NDJSON stream or a plain JSON error) into deliveries and the reply. */
-export async function readAnswer(res: Response): Promise<{ status: number; deliveries: Array<{ topic: string; payload: any }>; reply: { code: number; message: string; data: any } }> {
+export async function readAnswer(res: Response): Promise<{
+  status: number
+  deliveries: Array<{ topic: string; payload: any }>
+  reply: { code: number; message: string; data: any }
+}> {
   const text = await res.text()
   if ((res.headers.get('content-type') ?? '').startsWith('application/json')) {
     return { status: res.status, deliveries: [], reply: JSON.parse(text) }
   }
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l))
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
   const reply = lines.pop()
   if (reply.kind !== 'reply') throw new Error(`last line is not a reply: ${text}`)
   const { kind: _, ...rest } = reply
@@ -135,18 +154,36 @@ export async function challengeFor(
 }
 
 /** A group `clientId` creates with `member_ids`; its group_id. */
-export async function createGroup(app: Parameters<typeof callAction>[0], h: WorkerHarness, clientId: string, name: string, member_ids: string[]): Promise<string> {
+export async function createGroup(
+  app: Parameters<typeof callAction>[0],
+  h: WorkerHarness,
+  clientId: string,
+  name: string,
+  member_ids: string[],
+): Promise<string> {
   const a = await callAction(app, h, 'group.create', clientId, { name, member_ids })
   if (a.reply.code !== 0) throw new Error(`group.create failed: ${JSON.stringify(a.reply)}`)
   return groupCreate.reply.parse(a.reply.data).group_id
 }
 
 /** `prefix_owner` and bound members `prefix_{o}` (created by `adminClient`), in a group the owner made. */
-export async function groupWith(app: Parameters<typeof callAction>[0], h: WorkerHarness, adminClient: string, prefix: string, others: string[]) {
+export async function groupWith(
+  app: Parameters<typeof callAction>[0],
+  h: WorkerHarness,
+  adminClient: string,
+  prefix: string,
+  others: string[],
+) {
   const owner = await createAndBind(app, h, adminClient, { name: 'Owner', employee_id: `${prefix}_owner` })
   const m: Record<string, { employee_id: string; clientId: string }> = {}
   for (const o of others) m[o] = await createAndBind(app, h, adminClient, { name: o, employee_id: `${prefix}_${o}` })
-  const group_id = await createGroup(app, h, owner.clientId, `${prefix} group`, others.map((o) => `${prefix}_${o}`))
+  const group_id = await createGroup(
+    app,
+    h,
+    owner.clientId,
+    `${prefix} group`,
+    others.map((o) => `${prefix}_${o}`),
+  )
   return { owner, group_id, m }
 }
 

@@ -51,7 +51,11 @@ function Shell({ client }: { client: MChatClient }) {
   return (
     <PresenceProvider>
       <OrgProvider>
-        <a href="#main" className="skip" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        <a
+          href="#main"
+          className="skip"
+          onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}
+        >
           Skip to content
         </a>
         <header className="top">

@@ -28,7 +28,11 @@ export default defineHandler({
   },
   async handle({ input, loaded: agent_profiles }) {
     return {
-      data: { ...(input.skill === undefined ? {} : { skill: input.skill }), agent_ids: agent_profiles.map((p) => p.employee_id), agent_profiles },
+      data: {
+        ...(input.skill === undefined ? {} : { skill: input.skill }),
+        agent_ids: agent_profiles.map((p) => p.employee_id),
+        agent_profiles,
+      },
     }
   },
 })

@@ -24,7 +24,14 @@ export default defineHandler({
           AND ($5::bigint IS NULL OR audit_id < $5)
         ORDER BY audit_log.audit_id DESC
         LIMIT $6`,
-      [input.operator_id ?? null, input.action_name ?? null, input.since ?? null, input.until ?? null, input.cursor ?? null, input.limit + 1],
+      [
+        input.operator_id ?? null,
+        input.action_name ?? null,
+        input.since ?? null,
+        input.until ?? null,
+        input.cursor ?? null,
+        input.limit + 1,
+      ],
     )) as Entry[]
   },
   async handle({ input, caller, loaded }) {

@@ -13,24 +13,40 @@ interface Loaded {
 
 export default defineHandler({
   action: 'auth.bind',
-  audit: (input, data) => ({ operator: data?.employee_id, params: { employee_id: input.employee_id ?? null, device_info: input.device_info ?? null } }),
+  audit: (input, data) => ({
+    operator: data?.employee_id,
+    params: { employee_id: input.employee_id ?? null, device_info: input.device_info ?? null },
+  }),
   async load(input, sql, env): Promise<Loaded> {
-    const cred = input.mqtt_password === undefined ? brokerProven(env, input.employee_id) : await verifyCredential(env, input.mqtt_password)
+    const cred =
+      input.mqtt_password === undefined
+        ? brokerProven(env, input.employee_id)
+        : await verifyCredential(env, input.mqtt_password)
     if (!cred) return { cred, employee: undefined }
-    const rows = await sql.query('SELECT status, credential_version FROM employee WHERE employee_id = $1', [cred.employeeId])
+    const rows = await sql.query('SELECT status, credential_version FROM employee WHERE employee_id = $1', [
+      cred.employeeId,
+    ])
     return { cred, employee: rows[0] as Loaded['employee'] }
   },
   async handle({ input, call, env, sql, loaded: { cred, employee: emp } }) {
     if (input.mqtt_password === undefined && env.BROKER_ENFORCES_IDENTITY !== 'true') {
       fail(400, 'mqtt_password: required (this broker does not verify client ids)')
     }
-    if (!cred) fail(401, input.mqtt_password === undefined ? 'employee_id: required without mqtt_password' : 'mqtt_password is not a valid credential')
+    if (!cred)
+      fail(
+        401,
+        input.mqtt_password === undefined
+          ? 'employee_id: required without mqtt_password'
+          : 'mqtt_password is not a valid credential',
+      )
     const employee_id = cred.employeeId
-    if (input.employee_id !== undefined && input.employee_id !== employee_id) fail(401, 'mqtt_password does not belong to employee_id')
+    if (input.employee_id !== undefined && input.employee_id !== employee_id)
+      fail(401, 'mqtt_password does not belong to employee_id')
     if (employeeOfClientId(call.clientId) !== employee_id) {
       fail(403, `client_id must follow ${CLIENT_ID_SCHEME} with employee_id ${employee_id}`)
     }
-    if (!emp || (cred.version !== null && emp.credential_version !== cred.version)) fail(401, 'mqtt_password has been revoked')
+    if (!emp || (cred.version !== null && emp.credential_version !== cred.version))
+      fail(401, 'mqtt_password has been revoked')
     if (emp.status !== 'active') fail(403, 'employee is disabled')
     return {
       data: { employee_id },

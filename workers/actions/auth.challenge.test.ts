@@ -18,7 +18,10 @@ async function adminDevice(device: string): Promise<string> {
 }
 
 async function challengeRow(challengeId: string) {
-  const { rows } = await s.h.db.query('SELECT employee_id, token_hash, expires_at, used_at, for_action FROM auth_challenge WHERE challenge_id = $1', [challengeId])
+  const { rows } = await s.h.db.query(
+    'SELECT employee_id, token_hash, expires_at, used_at, for_action FROM auth_challenge WHERE challenge_id = $1',
+    [challengeId],
+  )
   return rows[0]
 }
 
@@ -49,15 +52,28 @@ describe('auth.challenge', () => {
     expect(new Date(row.expires_at).getTime()).toBe(expires)
     // The token itself rests nowhere: not in the challenge, not in the stored reply, not in the audit trail.
     for (const table of ['auth_challenge', 'request_reply', 'audit_log']) {
-      const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM ${table} t WHERE t::text LIKE $1`, [`%${data.token}%`])
+      const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM ${table} t WHERE t::text LIKE $1`, [
+        `%${data.token}%`,
+      ])
       expect(hit.rows[0].n, table).toBe(0)
     }
-    const audit = await s.h.db.query(`SELECT operator_employee_id, params, result_code FROM audit_log WHERE action = 'auth.challenge' AND params->>'challenge_id' = $1`, [data.challenge_id])
-    expect(audit.rows).toEqual([{ operator_employee_id: 'admin', params: { challenge_id: data.challenge_id, for_action: null }, result_code: 0 }])
+    const audit = await s.h.db.query(
+      `SELECT operator_employee_id, params, result_code FROM audit_log WHERE action = 'auth.challenge' AND params->>'challenge_id' = $1`,
+      [data.challenge_id],
+    )
+    expect(audit.rows).toEqual([
+      { operator_employee_id: 'admin', params: { challenge_id: data.challenge_id, for_action: null }, result_code: 0 },
+    ])
   })
 
   it('lives CHALLENGE_TTL_SECONDS when that binding is set (within 1..900), 120 s otherwise', async () => {
-    for (const [ttl, expected] of [['300', 300], ['900', 900], ['0', 120], ['901', 120], ['soon', 120]] as const) {
+    for (const [ttl, expected] of [
+      ['300', 300],
+      ['900', 900],
+      ['0', 120],
+      ['901', 120],
+      ['soon', 120],
+    ] as const) {
       const h = { ...s.h, env: { ...s.h.env, CHALLENGE_TTL_SECONDS: ttl } }
       const before = Date.now()
       const a = await callAction(app, h, 'auth.challenge', s.admin, {})
@@ -77,13 +93,19 @@ describe('auth.challenge', () => {
     expect(first.reply.code).toBe(0)
     expect(again.reply).toEqual(first.reply)
     expect(again.reply.data.token).toBe(first.reply.data.token)
-    const { rows } = await s.h.db.query('SELECT count(*)::int AS n FROM auth_challenge WHERE challenge_id = $1', [first.reply.data.challenge_id])
+    const { rows } = await s.h.db.query('SELECT count(*)::int AS n FROM auth_challenge WHERE challenge_id = $1', [
+      first.reply.data.challenge_id,
+    ])
     expect(rows[0].n).toBe(1)
     expect((await auditRows(cid, 'auth.challenge')).map((r) => r.result_code)).toEqual([0])
     // The replayed token still works.
     const target = `dept_replayed`
     await s.h.db.query('INSERT INTO department (department_id, name) VALUES ($1, $1)', [target])
-    const del = await callAction(app, s.h, 'department.delete', cid, { department_id: target, challenge_id: again.reply.data.challenge_id, token: again.reply.data.token })
+    const del = await callAction(app, s.h, 'department.delete', cid, {
+      department_id: target,
+      challenge_id: again.reply.data.challenge_id,
+      token: again.reply.data.token,
+    })
     expect(del.reply.code).toBe(0)
   })
 
@@ -94,7 +116,9 @@ describe('auth.challenge', () => {
     expect((await challengeRow(a.reply.data.challenge_id)).for_action).toBe('department.delete')
     const bad = await callAction(app, s.h, 'auth.challenge', cid, { for_action: 'department.destroy' })
     expect([bad.status, bad.reply.code, bad.reply.message]).toEqual([400, 400, 'for_action: not an action'])
-    expect((await callAction(app, s.h, 'auth.challenge', cid, { for_action: '' })).reply.message).toMatch(/^for_action: /)
+    expect((await callAction(app, s.h, 'auth.challenge', cid, { for_action: '' })).reply.message).toMatch(
+      /^for_action: /,
+    )
     const audit = await auditRows(cid, 'auth.challenge')
     expect(audit.map((r) => [r.result_code, r.params.for_action])).toEqual([
       [0, 'department.delete'],
@@ -122,7 +146,8 @@ const sensitive: Record<'department.delete' | 'employee.update', () => Promise<T
     await s.h.db.query('INSERT INTO department (department_id, name) VALUES ($1, $1)', [id])
     return {
       payload: { department_id: id },
-      applied: async () => (await s.h.db.query('SELECT 1 FROM department WHERE department_id = $1', [id])).rows.length === 0,
+      applied: async () =>
+        (await s.h.db.query('SELECT 1 FROM department WHERE department_id = $1', [id])).rows.length === 0,
     }
   },
   'employee.update': async () => {
@@ -131,13 +156,15 @@ const sensitive: Record<'department.delete' | 'employee.update', () => Promise<T
     expect(created.reply.code).toBe(0)
     return {
       payload: { employee_id: id, updates: { role: 'admin' } },
-      applied: async () => (await s.h.db.query('SELECT role FROM employee WHERE employee_id = $1', [id])).rows[0].role === 'admin',
+      applied: async () =>
+        (await s.h.db.query('SELECT role FROM employee WHERE employee_id = $1', [id])).rows[0].role === 'admin',
     }
   },
 }
 
 for (const [action, target] of Object.entries(sensitive)) {
-  const parseReply = (data: unknown) => (action === 'department.delete' ? departmentDelete.reply.parse(data) : employeeUpdate.reply.parse(data))
+  const parseReply = (data: unknown) =>
+    action === 'department.delete' ? departmentDelete.reply.parse(data) : employeeUpdate.reply.parse(data)
 
   describe(`${action} is sensitive`, () => {
     /** The refusal is answered, nothing changed, and one audit row records it without the token. */
@@ -160,7 +187,9 @@ for (const [action, target] of Object.entries(sensitive)) {
     it('without a challenge: 403 naming auth.challenge, audited', async () => {
       const cid = await adminDevice(`${action}-none`)
       const a = await expectRefused(cid, await target(), {}, /auth\.challenge/)
-      expect(a.reply.message).toBe(`challenge: ${action} is sensitive, send auth.challenge first and pass its challenge_id and token`)
+      expect(a.reply.message).toBe(
+        `challenge: ${action} is sensitive, send auth.challenge first and pass its challenge_id and token`,
+      )
       // A challenge_id without its token is no better.
       const { challenge_id } = await challengeFor(app, s.h, cid)
       const b = await callAction(app, s.h, action, cid, { ...(await target()).payload, challenge_id })
@@ -185,7 +214,9 @@ for (const [action, target] of Object.entries(sensitive)) {
     it('an expired challenge: 403, audited', async () => {
       const cid = await adminDevice(`${action}-expired`)
       const pair = await challengeFor(app, s.h, cid)
-      await s.h.db.query(`UPDATE auth_challenge SET expires_at = now() - interval '1 second' WHERE challenge_id = $1`, [pair.challenge_id])
+      await s.h.db.query(`UPDATE auth_challenge SET expires_at = now() - interval '1 second' WHERE challenge_id = $1`, [
+        pair.challenge_id,
+      ])
       await expectRefused(cid, await target(), pair, /^challenge: expired/)
       expect((await challengeRow(pair.challenge_id)).used_at).toBeNull()
     })
@@ -199,7 +230,11 @@ for (const [action, target] of Object.entries(sensitive)) {
     })
 
     it('another employee’s challenge: 403, audited', async () => {
-      const other = await createAndBind(app, s.h, s.admin, { name: 'Other admin', employee_id: `adm_other_${serial++}`, role: 'admin' })
+      const other = await createAndBind(app, s.h, s.admin, {
+        name: 'Other admin',
+        employee_id: `adm_other_${serial++}`,
+        role: 'admin',
+      })
       const cid = await adminDevice(`${action}-foreign`)
       const pair = await challengeFor(app, s.h, other.clientId)
       await expectRefused(cid, await target(), pair, 'challenge: issued to another employee')
@@ -212,8 +247,15 @@ for (const [action, target] of Object.entries(sensitive)) {
       const t = await target()
       const wrong = { challenge_id: pair.challenge_id, token: `${pair.token.slice(0, -2)}xx` }
       await expectRefused(cid, t, wrong, 'challenge: unknown challenge_id or wrong token')
-      const unknown = await callAction(app, s.h, action, s.admin, { ...t.payload, challenge_id: 'ch_nope', token: pair.token })
-      expect([unknown.reply.code, unknown.reply.message]).toEqual([403, 'challenge: unknown challenge_id or wrong token'])
+      const unknown = await callAction(app, s.h, action, s.admin, {
+        ...t.payload,
+        challenge_id: 'ch_nope',
+        token: pair.token,
+      })
+      expect([unknown.reply.code, unknown.reply.message]).toEqual([
+        403,
+        'challenge: unknown challenge_id or wrong token',
+      ])
       expect((await challengeRow(pair.challenge_id)).used_at).toBeNull()
       const right = await callAction(app, s.h, action, s.admin, { ...t.payload, ...pair })
       expect(right.reply.code).toBe(0)
@@ -234,7 +276,9 @@ for (const [action, target] of Object.entries(sensitive)) {
     it('two concurrent uses of one challenge: exactly one succeeds', async () => {
       const pair = await challengeFor(app, s.h, s.admin)
       const [t1, t2] = [await target(), await target()]
-      const answers = await Promise.all([t1, t2].map((t) => callAction(app, s.h, action, s.admin, { ...t.payload, ...pair }, nextSeq())))
+      const answers = await Promise.all(
+        [t1, t2].map((t) => callAction(app, s.h, action, s.admin, { ...t.payload, ...pair }, nextSeq())),
+      )
       expect(answers.map((a) => a.reply.code).sort()).toEqual([0, 403])
       expect(answers.find((a) => a.reply.code === 403)!.reply.message).toBe('challenge: already used')
       expect([await t1.applied(), await t2.applied()].filter(Boolean)).toHaveLength(1)
@@ -255,28 +299,50 @@ describe('a sensitive request refused before its challenge is checked leaves the
     expect(audit[0]).toMatchObject({ operator_employee_id: 'emp_ch_perm', result_code: 403 })
     expect(audit[0].text).not.toContain(pair.token)
     // Nor does a member changing their own status spend it.
-    const b = await callAction(app, s.h, 'employee.update', m.clientId, { employee_id: 'emp_ch_perm', updates: { status: 'disabled' }, ...pair })
+    const b = await callAction(app, s.h, 'employee.update', m.clientId, {
+      employee_id: 'emp_ch_perm',
+      updates: { status: 'disabled' },
+      ...pair,
+    })
     expect([b.reply.code, b.reply.message]).toEqual([403, 'only org admins can change status'])
     expect((await challengeRow(pair.challenge_id)).used_at).toBeNull()
   })
 
   it('an admin’s refusals (own role, 409, 404, a failed write) keep the challenge, which the corrected request then spends', async () => {
     const pair = await challengeFor(app, s.h, s.admin)
-    const own = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'admin', updates: { role: 'member' }, ...pair })
+    const own = await callAction(app, s.h, 'employee.update', s.admin, {
+      employee_id: 'admin',
+      updates: { role: 'member' },
+      ...pair,
+    })
     expect([own.reply.code, own.reply.message]).toEqual([403, 'admins cannot change their own role or status'])
-    await s.h.db.query(`INSERT INTO department (department_id, name) VALUES ('dept_busy', 'Busy'), ('dept_busy_kid', 'Kid')`)
+    await s.h.db.query(
+      `INSERT INTO department (department_id, name) VALUES ('dept_busy', 'Busy'), ('dept_busy_kid', 'Kid')`,
+    )
     await s.h.db.query(`UPDATE department SET parent_id = 'dept_busy' WHERE department_id = 'dept_busy_kid'`)
     const busy = await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_busy', ...pair })
     expect(busy.reply.code).toBe(409)
-    expect((await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_ghost', ...pair })).reply.code).toBe(404)
+    expect(
+      (await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_ghost', ...pair })).reply.code,
+    ).toBe(404)
     // The challenge passes but the update's own write fails (unknown department): all rolled back.
     await callAction(app, s.h, 'employee.create', s.admin, { name: 'Rolled', employee_id: 'emp_ch_rollback' })
-    const failed = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'emp_ch_rollback', updates: { status: 'disabled', department_id: 'dept_none' }, ...pair })
+    const failed = await callAction(app, s.h, 'employee.update', s.admin, {
+      employee_id: 'emp_ch_rollback',
+      updates: { status: 'disabled', department_id: 'dept_none' },
+      ...pair,
+    })
     expect([failed.reply.code, failed.reply.message]).toEqual([404, 'department_id: no such department'])
-    expect((await s.h.db.query(`SELECT status FROM employee WHERE employee_id = 'emp_ch_rollback'`)).rows[0].status).toBe('active')
+    expect(
+      (await s.h.db.query(`SELECT status FROM employee WHERE employee_id = 'emp_ch_rollback'`)).rows[0].status,
+    ).toBe('active')
     expect((await challengeRow(pair.challenge_id)).used_at).toBeNull()
 
-    const done = await callAction(app, s.h, 'department.delete', s.admin, { department_id: 'dept_busy', reassign_to: null, ...pair })
+    const done = await callAction(app, s.h, 'department.delete', s.admin, {
+      department_id: 'dept_busy',
+      reassign_to: null,
+      ...pair,
+    })
     expect(done.reply.code).toBe(0)
     expect((await challengeRow(pair.challenge_id)).used_at).not.toBeNull()
   })

@@ -9,7 +9,9 @@ import { fail } from '../lib/errors.ts'
  */
 export default defineHandler({
   action: 'auth.challenge',
-  audit: (input, data) => ({ params: { challenge_id: data?.challenge_id ?? null, for_action: input.for_action ?? null } }),
+  audit: (input, data) => ({
+    params: { challenge_id: data?.challenge_id ?? null, for_action: input.for_action ?? null },
+  }),
   store: (data) => ({ ...data, token: '' }),
   replay: async (stored, env) => ({ ...stored, token: await challengeToken(env, stored.challenge_id) }),
   async handle({ input, caller, env, sql, now }) {
@@ -20,13 +22,10 @@ export default defineHandler({
     return {
       data: { challenge_id, token, expires_at },
       writes: [
-        sql.query('INSERT INTO auth_challenge (challenge_id, employee_id, token_hash, expires_at, for_action) VALUES ($1, $2, $3, $4, $5)', [
-          challenge_id,
-          caller.employee_id,
-          await tokenHash(token),
-          expires_at,
-          input.for_action ?? null,
-        ]),
+        sql.query(
+          'INSERT INTO auth_challenge (challenge_id, employee_id, token_hash, expires_at, for_action) VALUES ($1, $2, $3, $4, $5)',
+          [challenge_id, caller.employee_id, await tokenHash(token), expires_at, input.for_action ?? null],
+        ),
       ],
     }
   },

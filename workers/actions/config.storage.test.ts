@@ -65,13 +65,19 @@ describe('config.storage', () => {
     expect(Date.parse(expires_at) - amzDate(upload.fields['X-Amz-Date']!).getTime()).toBe(900_000)
     expect(Date.parse(JSON.parse(atob(upload.fields.Policy!)).expiration)).toBe(Date.parse(expires_at))
     const over = await callAction(app, s.h, 'config.storage', s.admin, { expires_in: 901 })
-    expect([over.reply.code, over.reply.message, over.reply.data]).toEqual([400, 'expires_in: at most 900 seconds', null])
+    expect([over.reply.code, over.reply.message, over.reply.data]).toEqual([
+      400,
+      'expires_in: at most 900 seconds',
+      null,
+    ])
     expect((await callAction(app, s.h, 'config.storage', s.admin, { expires_in: 0 })).reply.code).toBe(400)
   })
 
   it('503 when the deployment has no object storage; 401 before binding', async () => {
     const { S3_ENDPOINT: _e, S3_BUCKET: _b, S3_ACCESS_KEY_ID: _k, S3_SECRET_ACCESS_KEY: _s, ...bare } = s.h.env
-    const a = await readAnswer(await app.request(await s.h.request('config.storage', s.admin, 'cs-503', {}), undefined, bare))
+    const a = await readAnswer(
+      await app.request(await s.h.request('config.storage', s.admin, 'cs-503', {}), undefined, bare),
+    )
     expect([a.status, a.reply.code]).toEqual([503, 503])
     expect(a.reply.message).toMatch(/^object storage is not configured/)
     expect((await callAction(app, s.h, 'config.storage', 'cs_nobody.dev')).reply.code).toBe(401)

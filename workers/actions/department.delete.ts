@@ -19,7 +19,12 @@ interface Loaded {
 export default defineHandler({
   action: 'department.delete',
   audit: (input, data) => ({
-    params: { department_id: input.department_id, reassign_to: input.reassign_to ?? null, moved_departments: data?.moved_departments, moved_employees: data?.moved_employees },
+    params: {
+      department_id: input.department_id,
+      reassign_to: input.reassign_to ?? null,
+      moved_departments: data?.moved_departments,
+      moved_employees: data?.moved_employees,
+    },
   }),
   sensitive: () => true,
   async load(input, sql) {
@@ -37,7 +42,10 @@ export default defineHandler({
     requireOrgAdmin(caller, 'delete departments')
     if (!loaded.found) fail(404, 'department_id: no such department')
     if ((loaded.children > 0 || loaded.employees > 0) && input.reassign_to === undefined) {
-      fail(409, `department has ${loaded.children} sub-departments and ${loaded.employees} employees: pass reassign_to (a department_id, or null for the top level)`)
+      fail(
+        409,
+        `department has ${loaded.children} sub-departments and ${loaded.employees} employees: pass reassign_to (a department_id, or null for the top level)`,
+      )
     }
     if (!loaded.target_found) fail(404, 'reassign_to: no such department')
     if (loaded.cycle) fail(400, 'reassign_to: must be outside the department being deleted')
@@ -58,8 +66,14 @@ export default defineHandler({
                  AND NOT EXISTS (SELECT 1 FROM employee WHERE department_id = $1), 'department_not_empty')`,
               [input.department_id],
             )
-          : sql.query('UPDATE department SET parent_id = $2, updated_at = now() WHERE parent_id = $1', [input.department_id, to]),
-        sql.query('UPDATE employee SET department_id = $2, updated_at = now() WHERE department_id = $1', [input.department_id, to]),
+          : sql.query('UPDATE department SET parent_id = $2, updated_at = now() WHERE parent_id = $1', [
+              input.department_id,
+              to,
+            ]),
+        sql.query('UPDATE employee SET department_id = $2, updated_at = now() WHERE department_id = $1', [
+          input.department_id,
+          to,
+        ]),
         sql.query('DELETE FROM department WHERE department_id = $1', [input.department_id]),
       ],
     }

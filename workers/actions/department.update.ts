@@ -10,10 +10,10 @@ export default defineHandler({
   action: 'department.update',
   audit: (input) => ({ params: { department_id: input.department_id, updates: input.updates } }),
   async load(input, sql) {
-    const [row] = (await sql.query(`SELECT EXISTS (SELECT 1 FROM department WHERE department_id = $1) AS found, ${WITHIN_SUBTREE_SQL} AS cycle`, [
-      input.department_id,
-      input.updates.parent_id ?? null,
-    ])) as Array<{ found: boolean; cycle: boolean }>
+    const [row] = (await sql.query(
+      `SELECT EXISTS (SELECT 1 FROM department WHERE department_id = $1) AS found, ${WITHIN_SUBTREE_SQL} AS cycle`,
+      [input.department_id, input.updates.parent_id ?? null],
+    )) as Array<{ found: boolean; cycle: boolean }>
     return row!
   },
   async handle({ input, caller, sql, loaded, now }) {
@@ -25,11 +25,10 @@ export default defineHandler({
     return {
       data: { department_id: input.department_id, updated_at },
       writes: [
-        sql.query(`UPDATE department SET ${fields.map((f, i) => `${f} = $${i + 3}`).join(', ')}, updated_at = $2 WHERE department_id = $1`, [
-          input.department_id,
-          updated_at,
-          ...fields.map((f) => input.updates[f]),
-        ]),
+        sql.query(
+          `UPDATE department SET ${fields.map((f, i) => `${f} = $${i + 3}`).join(', ')}, updated_at = $2 WHERE department_id = $1`,
+          [input.department_id, updated_at, ...fields.map((f) => input.updates[f])],
+        ),
       ],
     }
   },

@@ -17,13 +17,31 @@ const FIRST_WEBHOOK_SECRET_VERSION = 1
 export default defineHandler({
   action: 'employee.create',
   audit: (input, data) => ({
-    params: { employee_id: data?.employee_id ?? input.employee_id ?? null, name: input.name, department_id: input.department_id ?? null, role: input.role, is_ai_agent: input.is_ai_agent },
+    params: {
+      employee_id: data?.employee_id ?? input.employee_id ?? null,
+      name: input.name,
+      department_id: input.department_id ?? null,
+      role: input.role,
+      is_ai_agent: input.is_ai_agent,
+    },
   }),
   // The password and webhook secret are rebuilt on replay (both are deterministic), never stored with the reply.
-  store: (data) => ({ ...data, mqtt_connection: { ...data.mqtt_connection, mqtt_password: '' }, ...(data.webhook_secret ? { webhook_secret: '' } : {}) }),
+  store: (data) => ({
+    ...data,
+    mqtt_connection: { ...data.mqtt_connection, mqtt_password: '' },
+    ...(data.webhook_secret ? { webhook_secret: '' } : {}),
+  }),
   async replay(stored, env) {
-    const password = await issueCredential(env, stored.employee_id, FIRST_CREDENTIAL_VERSION, new Date(stored.created_at))
-    const secret = stored.webhook_secret === undefined ? {} : { webhook_secret: await webhookSecret(env, stored.employee_id, FIRST_WEBHOOK_SECRET_VERSION) }
+    const password = await issueCredential(
+      env,
+      stored.employee_id,
+      FIRST_CREDENTIAL_VERSION,
+      new Date(stored.created_at),
+    )
+    const secret =
+      stored.webhook_secret === undefined
+        ? {}
+        : { webhook_secret: await webhookSecret(env, stored.employee_id, FIRST_WEBHOOK_SECRET_VERSION) }
     return { ...stored, mqtt_connection: { ...stored.mqtt_connection, mqtt_password: password }, ...secret }
   },
   // The groups an AI agent joins at once (docs/agents.md), read alongside the session.
@@ -31,9 +49,22 @@ export default defineHandler({
   async handle({ input, caller, env, sql, now, loaded }) {
     if (caller.role !== 'admin') fail(403, 'only org admins can create employees')
     const profile = input.agent_profile && profileToStore(input.agent_profile, env, 'agent_profile')
-    const created = createEmployeeRow(sql, { ...input, employee_id: input.employee_id ?? newId('emp'), agent_profile: profile }, now)
-    const joins = autoJoin(sql, created.employee_id, profile?.auto_join_groups ?? [], loaded, created.created_at, caller.employee_id)
-    const secret = profile?.webhook_endpoint ? { webhook_secret: await webhookSecret(env, created.employee_id, FIRST_WEBHOOK_SECRET_VERSION) } : {}
+    const created = createEmployeeRow(
+      sql,
+      { ...input, employee_id: input.employee_id ?? newId('emp'), agent_profile: profile },
+      now,
+    )
+    const joins = autoJoin(
+      sql,
+      created.employee_id,
+      profile?.auto_join_groups ?? [],
+      loaded,
+      created.created_at,
+      caller.employee_id,
+    )
+    const secret = profile?.webhook_endpoint
+      ? { webhook_secret: await webhookSecret(env, created.employee_id, FIRST_WEBHOOK_SECRET_VERSION) }
+      : {}
     const password = await issueCredential(env, created.employee_id, FIRST_CREDENTIAL_VERSION, now)
     const joined = notice('employee_joined', created.employee_id, created.created_at, {
       employee_id: created.employee_id,
@@ -42,7 +73,13 @@ export default defineHandler({
       is_ai_agent: input.is_ai_agent,
     })
     return {
-      data: { employee_id: created.employee_id, name: input.name, created_at: created.created_at, mqtt_connection: mqttConnection(env, created.employee_id, password), ...secret },
+      data: {
+        employee_id: created.employee_id,
+        name: input.name,
+        created_at: created.created_at,
+        mqtt_connection: mqttConnection(env, created.employee_id, password),
+        ...secret,
+      },
       writes: [created.write, ...joins.writes],
       deliveries: [deliver(SYSTEM_NOTIFY_TOPIC, joined), ...joins.deliveries],
     }
@@ -69,8 +106,18 @@ export function createEmployeeRow(sql: Sql, e: NewEmployee, now: Date) {
     write: sql.query(
       `INSERT INTO employee (employee_id, name, department_id, manager_id, is_ai_agent, skills_badge, role, credential_version, created_at, updated_at, agent_profile)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10::jsonb)`,
-      [e.employee_id, e.name, e.department_id ?? null, e.manager_id ?? null, e.is_ai_agent, e.skills_badge, e.role, FIRST_CREDENTIAL_VERSION, at.toISOString(),
-        e.agent_profile ? JSON.stringify(e.agent_profile) : null],
+      [
+        e.employee_id,
+        e.name,
+        e.department_id ?? null,
+        e.manager_id ?? null,
+        e.is_ai_agent,
+        e.skills_badge,
+        e.role,
+        FIRST_CREDENTIAL_VERSION,
+        at.toISOString(),
+        e.agent_profile ? JSON.stringify(e.agent_profile) : null,
+      ],
     ),
   }
 }

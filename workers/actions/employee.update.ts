@@ -31,7 +31,9 @@ const SELF_SERVICE = new Set<string>(['name', 'rotate_credentials'])
  */
 export default defineHandler({
   action: 'employee.update',
-  audit: (input) => ({ params: { employee_id: input.employee_id, fields: Object.keys(input.updates), updates: input.updates } }),
+  audit: (input) => ({
+    params: { employee_id: input.employee_id, fields: Object.keys(input.updates), updates: input.updates },
+  }),
   sensitive: (input) => SENSITIVE_EMPLOYEE_FIELDS.some((f) => input.updates[f] !== undefined),
   // The new password is rebuilt on replay (it is deterministic), never stored with the reply.
   // So is a new webhook secret (docs/agents.md), from its version.
@@ -40,9 +42,18 @@ export default defineHandler({
     return kept.mqtt_connection ? { ...kept, mqtt_connection: { ...kept.mqtt_connection, mqtt_password: '' } } : kept
   },
   async replay(stored, env) {
-    if (stored.webhook_secret_version !== undefined) stored = { ...stored, webhook_secret: await webhookSecret(env, stored.employee_id, stored.webhook_secret_version) }
+    if (stored.webhook_secret_version !== undefined)
+      stored = {
+        ...stored,
+        webhook_secret: await webhookSecret(env, stored.employee_id, stored.webhook_secret_version),
+      }
     if (!stored.mqtt_connection || stored.credential_version === undefined) return stored
-    const password = await issueCredential(env, stored.employee_id, stored.credential_version, new Date(stored.updated_at))
+    const password = await issueCredential(
+      env,
+      stored.employee_id,
+      stored.credential_version,
+      new Date(stored.updated_at),
+    )
     return { ...stored, mqtt_connection: { ...stored.mqtt_connection, mqtt_password: password } }
   },
   async load(input, sql) {
@@ -83,7 +94,16 @@ export default defineHandler({
     }
     const rotate = input.updates.rotate_credentials === true
     const version = current.credential_version + 1
-    const rotated = rotate ? { credential_version: version, mqtt_connection: mqttConnection(env, input.employee_id, await issueCredential(env, input.employee_id, version, now)) } : {}
+    const rotated = rotate
+      ? {
+          credential_version: version,
+          mqtt_connection: mqttConnection(
+            env,
+            input.employee_id,
+            await issueCredential(env, input.employee_id, version, now),
+          ),
+        }
+      : {}
     const sets = [
       ...fields.map((f, i) => `${f} = $${i + 3}`),
       ...(rotate ? [`credential_version = ${version}`] : []),
@@ -106,7 +126,9 @@ export default defineHandler({
         ...(rotate ? [sql.query('DELETE FROM client_session WHERE employee_id = $1', [input.employee_id])] : []),
       ],
       deliveries: change.fields.length > 0 ? [deliver(profileTopic(input.employee_id), change)] : [],
-      ...(cutOff ? { after: async () => void (await brokerApi(env)?.disconnectEmployee(input.employee_id, keep)) } : {}),
+      ...(cutOff
+        ? { after: async () => void (await brokerApi(env)?.disconnectEmployee(input.employee_id, keep)) }
+        : {}),
     }
   },
 })

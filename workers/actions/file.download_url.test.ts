@@ -12,7 +12,12 @@ withLocalS3(s, { S3_URL_MAX_TTL_SECONDS: '900' })
 
 /** Asks for an upload URL as `clientId` and puts `text` there; the key and its object URL. */
 async function upload(h: WorkerHarness, clientId: string, text: string, conversation: Record<string, unknown> = {}) {
-  const a = await callAction(app, h, 'file.upload_url', clientId, { file_name: 'note.txt', content_type: 'text/plain', size: new TextEncoder().encode(text).byteLength, ...conversation })
+  const a = await callAction(app, h, 'file.upload_url', clientId, {
+    file_name: 'note.txt',
+    content_type: 'text/plain',
+    size: new TextEncoder().encode(text).byteLength,
+    ...conversation,
+  })
   if (a.reply.code !== 0) throw new Error(JSON.stringify(a.reply))
   const put = await fetch(a.reply.data.url, { method: 'PUT', headers: a.reply.data.headers, body: text })
   if (put.status !== 200) throw new Error(`PUT ${put.status}`)
@@ -42,7 +47,12 @@ describe('file.download_url', () => {
     expect(d.key).toBe(mine.key)
     const { date, expiresIn } = signedAt(d.url)
     expect(Date.parse(d.expires_at)).toBe(date.getTime() + expiresIn * 1000)
-    expect(d.url).toBe(await getSignedUrl(referenceClient(s.h.env), new GetObjectCommand({ Bucket: 'mchat-files', Key: mine.key }), { expiresIn, signingDate: date }))
+    expect(d.url).toBe(
+      await getSignedUrl(referenceClient(s.h.env), new GetObjectCommand({ Bucket: 'mchat-files', Key: mine.key }), {
+        expiresIn,
+        signingDate: date,
+      }),
+    )
     const got = await fetch(d.url)
     expect([got.status, got.headers.get('content-type'), await got.text()]).toEqual([200, 'text/plain', 'mine'])
 
@@ -78,15 +88,31 @@ describe('file.download_url', () => {
 
     // Leaving takes the group's files with it, except one's own uploads.
     for (const who of [m1, m2]) {
-      const left = await callAction(app, s.h, 'group.member_remove', who.clientId, { group_id: group, member_ids: [who.employee_id] })
+      const left = await callAction(app, s.h, 'group.member_remove', who.clientId, {
+        group_id: group,
+        member_ids: [who.employee_id],
+      })
       expect(left.reply.code).toBe(0)
     }
     expect((await download(m2.clientId, { key: f.key })).reply).toMatchObject({ code: 403, message: NOT_YOURS })
     expect(await read(m1.clientId, { key: f.key })).toBe('to the group')
 
-    expect((await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id: group, ...(await challengeFor(app, s.h, owner.clientId)) })).reply.code).toBe(0)
-    expect((await download(owner.clientId, { key: f.key })).reply).toMatchObject({ code: 404, message: 'key: the group was dismissed' })
-    expect((await download(owner.clientId, { key: 'g/grp_nowhere/fd_owner2/f_1/x' })).reply).toMatchObject({ code: 404, message: 'key: no such group' })
+    expect(
+      (
+        await callAction(app, s.h, 'group.dismiss', owner.clientId, {
+          group_id: group,
+          ...(await challengeFor(app, s.h, owner.clientId)),
+        })
+      ).reply.code,
+    ).toBe(0)
+    expect((await download(owner.clientId, { key: f.key })).reply).toMatchObject({
+      code: 404,
+      message: 'key: the group was dismissed',
+    })
+    expect((await download(owner.clientId, { key: 'g/grp_nowhere/fd_owner2/f_1/x' })).reply).toMatchObject({
+      code: 404,
+      message: 'key: no such group',
+    })
   })
 
   it('refuses keys MChat never hands out, URLs of other stores, and an expiry beyond the maximum', async () => {

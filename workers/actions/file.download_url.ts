@@ -3,7 +3,15 @@ import type { Caller } from '../env.ts'
 import { defineHandler } from '../lib/action.ts'
 import type { Sql } from '../lib/db.ts'
 import { fail } from '../lib/errors.ts'
-import { expiresAt, keyOfObjectUrl, lifetime, membershipOf, presignGet, signingTime, storageOf } from '../lib/storage.ts'
+import {
+  expiresAt,
+  keyOfObjectUrl,
+  lifetime,
+  membershipOf,
+  presignGet,
+  signingTime,
+  storageOf,
+} from '../lib/storage.ts'
 
 const NOT_YOURS = 'you may read only your own files and those shared in conversations you belong to'
 
@@ -38,9 +46,12 @@ export default defineHandler({
     const storage = storageOf(env)
     const seconds = lifetime(storage, input.expires_in)
     const key = input.key ?? keyOfObjectUrl(storage, input.url!) ?? fail(400, 'url: not an object URL of this store')
-    const scope = parseObjectKey(key) ?? fail(400, `${input.key !== undefined ? 'key' : 'url'}: not a key MChat hands out`)
+    const scope =
+      parseObjectKey(key) ?? fail(400, `${input.key !== undefined ? 'key' : 'url'}: not a key MChat hands out`)
     await requireReadable(scope, caller, sql)
     const signedAt = signingTime(now)
-    return { data: { url: await presignGet(storage, key, signedAt, seconds), key, expires_at: expiresAt(signedAt, seconds) } }
+    return {
+      data: { url: await presignGet(storage, key, signedAt, seconds), key, expires_at: expiresAt(signedAt, seconds) },
+    }
   },
 })

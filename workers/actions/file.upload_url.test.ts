@@ -27,14 +27,22 @@ describe('file.upload_url', () => {
     expect(expiresIn).toBe(300)
     expect(Date.parse(d.expires_at)).toBe(date.getTime() + 300_000)
 
-    const sdk = await getSignedUrl(referenceClient(s.h.env), new PutObjectCommand({ Bucket: 'mchat-files', Key: d.key, ContentType: 'application/pdf', ContentLength: 12 }), {
-      expiresIn: 300,
-      signingDate: date,
-      signableHeaders: new Set(['content-type', 'content-length']),
-    })
+    const sdk = await getSignedUrl(
+      referenceClient(s.h.env),
+      new PutObjectCommand({ Bucket: 'mchat-files', Key: d.key, ContentType: 'application/pdf', ContentLength: 12 }),
+      {
+        expiresIn: 300,
+        signingDate: date,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      },
+    )
     expect(d.url).toBe(sdk)
 
-    const put = await fetch(d.url, { method: 'PUT', headers: d.headers, body: new TextEncoder().encode('%PDF-1.7 xyz') })
+    const put = await fetch(d.url, {
+      method: 'PUT',
+      headers: d.headers,
+      body: new TextEncoder().encode('%PDF-1.7 xyz'),
+    })
     expect(put.status).toBe(200)
     const again = await callAction(app, s.h, 'file.upload_url', me.clientId, pdf)
     expect(again.reply.data.key).not.toBe(d.key)
@@ -43,17 +51,33 @@ describe('file.upload_url', () => {
   it('a private chat’s upload goes under the pair, whoever sends it; the peer must exist and be active', async () => {
     const a = await createAndBind(app, s.h, s.admin, { name: 'A', employee_id: 'fu_pb' })
     const b = await createAndBind(app, s.h, s.admin, { name: 'B', employee_id: 'fu_pa' })
-    const r = await callAction(app, s.h, 'file.upload_url', a.clientId, { ...pdf, conversation_type: 'private', peer_employee_id: b.employee_id })
+    const r = await callAction(app, s.h, 'file.upload_url', a.clientId, {
+      ...pdf,
+      conversation_type: 'private',
+      peer_employee_id: b.employee_id,
+    })
     expect(r.reply.code, r.reply.message).toBe(0)
     expect(r.reply.data.key).toMatch(/^p\/fu_pa~fu_pb\/fu_pb\/f_[0-9a-f]{24}\/报告\.pdf$/)
 
-    const ghost = await callAction(app, s.h, 'file.upload_url', a.clientId, { ...pdf, conversation_type: 'private', peer_employee_id: 'fu_ghost' })
+    const ghost = await callAction(app, s.h, 'file.upload_url', a.clientId, {
+      ...pdf,
+      conversation_type: 'private',
+      peer_employee_id: 'fu_ghost',
+    })
     expect([ghost.reply.code, ghost.reply.message]).toEqual([404, 'peer_employee_id: no such employee'])
     await createAndBind(app, s.h, s.admin, { name: 'Off', employee_id: 'fu_off' })
     await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = 'fu_off'`)
-    const off = await callAction(app, s.h, 'file.upload_url', a.clientId, { ...pdf, conversation_type: 'private', peer_employee_id: 'fu_off' })
+    const off = await callAction(app, s.h, 'file.upload_url', a.clientId, {
+      ...pdf,
+      conversation_type: 'private',
+      peer_employee_id: 'fu_off',
+    })
     expect([off.reply.code, off.reply.message]).toEqual([403, 'peer_employee_id: the employee is disabled'])
-    const self = await callAction(app, s.h, 'file.upload_url', a.clientId, { ...pdf, conversation_type: 'private', peer_employee_id: a.employee_id })
+    const self = await callAction(app, s.h, 'file.upload_url', a.clientId, {
+      ...pdf,
+      conversation_type: 'private',
+      peer_employee_id: a.employee_id,
+    })
     expect(self.reply.code).toBe(400)
   })
 
@@ -62,16 +86,39 @@ describe('file.upload_url', () => {
     const member = await createAndBind(app, s.h, s.admin, { name: 'Member', employee_id: 'fu_member' })
     const outsider = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'fu_out' })
     const group = await createGroup(app, s.h, owner.clientId, 'files', [member.employee_id])
-    const ok = await callAction(app, s.h, 'file.upload_url', member.clientId, { ...pdf, conversation_type: 'group', group_id: group })
+    const ok = await callAction(app, s.h, 'file.upload_url', member.clientId, {
+      ...pdf,
+      conversation_type: 'group',
+      group_id: group,
+    })
     expect(ok.reply.code, ok.reply.message).toBe(0)
     expect(parseObjectKey(ok.reply.data.key)).toEqual({ kind: 'group', group_id: group, uploader: 'fu_member' })
 
-    const out = await callAction(app, s.h, 'file.upload_url', outsider.clientId, { ...pdf, conversation_type: 'group', group_id: group })
+    const out = await callAction(app, s.h, 'file.upload_url', outsider.clientId, {
+      ...pdf,
+      conversation_type: 'group',
+      group_id: group,
+    })
     expect([out.reply.code, out.reply.message]).toEqual([403, 'group_id: only members can take part in this group'])
-    const none = await callAction(app, s.h, 'file.upload_url', member.clientId, { ...pdf, conversation_type: 'group', group_id: 'grp_nowhere' })
+    const none = await callAction(app, s.h, 'file.upload_url', member.clientId, {
+      ...pdf,
+      conversation_type: 'group',
+      group_id: 'grp_nowhere',
+    })
     expect([none.reply.code, none.reply.message]).toEqual([404, 'group_id: no such group'])
-    expect((await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id: group, ...(await challengeFor(app, s.h, owner.clientId)) })).reply.code).toBe(0)
-    const gone = await callAction(app, s.h, 'file.upload_url', member.clientId, { ...pdf, conversation_type: 'group', group_id: group })
+    expect(
+      (
+        await callAction(app, s.h, 'group.dismiss', owner.clientId, {
+          group_id: group,
+          ...(await challengeFor(app, s.h, owner.clientId)),
+        })
+      ).reply.code,
+    ).toBe(0)
+    const gone = await callAction(app, s.h, 'file.upload_url', member.clientId, {
+      ...pdf,
+      conversation_type: 'group',
+      group_id: group,
+    })
     expect([gone.reply.code, gone.reply.message]).toEqual([404, 'group_id: the group was dismissed'])
   })
 
@@ -87,7 +134,9 @@ describe('file.upload_url', () => {
       expect([a.status, a.reply.code, a.reply.message, a.reply.data]).toEqual([400, 400, message, null])
     }
     // The limits themselves pass.
-    expect((await callAction(app, s.h, 'file.upload_url', s.admin, { ...pdf, size: 1048576, expires_in: 900 })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'file.upload_url', s.admin, { ...pdf, size: 1048576, expires_in: 900 })).reply.code,
+    ).toBe(0)
   })
 
   it('checks the request’s shape, naming the field', async () => {
@@ -108,7 +157,11 @@ describe('file.upload_url', () => {
   })
 
   it('keeps the file name one readable key segment and the content type as it must be sent', async () => {
-    const a = await callAction(app, s.h, 'file.upload_url', s.admin, { file_name: '../../g/grp_x/a.png', content_type: 'Image/PNG', size: 3 })
+    const a = await callAction(app, s.h, 'file.upload_url', s.admin, {
+      file_name: '../../g/grp_x/a.png',
+      content_type: 'Image/PNG',
+      size: 3,
+    })
     expect(a.reply.code).toBe(0)
     expect(a.reply.data.key).toMatch(/^u\/admin\/f_[0-9a-f]{24}\/\.\._\.\._g_grp_x_a\.png$/)
     expect(a.reply.data.headers).toEqual({ 'Content-Type': 'image/png' })

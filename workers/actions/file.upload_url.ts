@@ -4,7 +4,16 @@ import { defineHandler } from '../lib/action.ts'
 import type { Sql } from '../lib/db.ts'
 import { fail } from '../lib/errors.ts'
 import { refuseNonMember } from '../lib/membership.ts'
-import { contentTypeAllowed, expiresAt, lifetime, membershipOf, objectUrl, presignPut, signingTime, storageOf } from '../lib/storage.ts'
+import {
+  contentTypeAllowed,
+  expiresAt,
+  lifetime,
+  membershipOf,
+  objectUrl,
+  presignPut,
+  signingTime,
+  storageOf,
+} from '../lib/storage.ts'
 
 /**
  * Where the upload goes, checked against the database: a private chat needs an active peer (as
@@ -15,7 +24,9 @@ async function scopeOf(input: RequestOf<'file.upload_url'>, caller: Caller, sql:
   if (input.conversation_type === 'private') {
     const peer = input.peer_employee_id!
     if (peer === me) fail(400, 'peer_employee_id: that is you; upload without a conversation for your own files')
-    const [row] = (await sql.query('SELECT status FROM employee WHERE employee_id = $1', [peer])) as Array<{ status: string }>
+    const [row] = (await sql.query('SELECT status FROM employee WHERE employee_id = $1', [peer])) as Array<{
+      status: string
+    }>
     if (!row) fail(404, 'peer_employee_id: no such employee')
     if (row.status !== 'active') fail(403, 'peer_employee_id: the employee is disabled')
     return { kind: 'private', employee_ids: [me, peer], uploader: me }
@@ -38,7 +49,8 @@ export default defineHandler({
   action: 'file.upload_url',
   async handle({ input, caller, env, sql, now }) {
     const storage = storageOf(env)
-    if (!contentTypeAllowed(storage, input.content_type)) fail(400, `content_type: ${input.content_type} is not accepted here`)
+    if (!contentTypeAllowed(storage, input.content_type))
+      fail(400, `content_type: ${input.content_type} is not accepted here`)
     if (input.size > storage.maxUploadBytes) fail(400, `size: larger than the limit of ${storage.maxUploadBytes} bytes`)
     const seconds = lifetime(storage, input.expires_in)
     const key = objectKey(await scopeOf(input, caller, sql), newId('f'), keySafeFileName(input.file_name))

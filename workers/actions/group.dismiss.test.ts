@@ -6,8 +6,12 @@ import { app } from '../app.ts'
 
 const s = workerSuite()
 
-const dismissedAt = async (groupId: string) => (await s.h.db.query('SELECT dismissed_at FROM chat_group WHERE group_id = $1', [groupId])).rows[0]?.dismissed_at ?? null
-const usedAt = async (challengeId: string) => (await s.h.db.query('SELECT used_at FROM auth_challenge WHERE challenge_id = $1', [challengeId])).rows[0]?.used_at ?? null
+const dismissedAt = async (groupId: string) =>
+  (await s.h.db.query('SELECT dismissed_at FROM chat_group WHERE group_id = $1', [groupId])).rows[0]?.dismissed_at ??
+  null
+const usedAt = async (challengeId: string) =>
+  (await s.h.db.query('SELECT used_at FROM auth_challenge WHERE challenge_id = $1', [challengeId])).rows[0]?.used_at ??
+  null
 
 describe('group.dismiss', () => {
   it('is sensitive: without a challenge it is 403 pointing at auth.challenge, and the group lives on', async () => {
@@ -16,10 +20,15 @@ describe('group.dismiss', () => {
     expect([a.status, a.reply.code, a.reply.data]).toEqual([403, 403, null])
     expect(a.reply.message).toContain('auth.challenge')
     expect(a.deliveries).toEqual([])
-    const onlyId = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, challenge_id: (await challengeFor(app, s.h, owner.clientId)).challenge_id })
+    const onlyId = await callAction(app, s.h, 'group.dismiss', owner.clientId, {
+      group_id,
+      challenge_id: (await challengeFor(app, s.h, owner.clientId)).challenge_id,
+    })
     expect([onlyId.reply.code, onlyId.reply.message]).toEqual([403, expect.stringContaining('auth.challenge')])
     expect(await dismissedAt(group_id)).toBeNull()
-    expect((await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: 'still alive' })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: 'still alive' })).reply.code,
+    ).toBe(0)
   })
 
   it('with a challenge: dismissed_at in the reply, group_dismissed to every member, then the group is gone for send, member_add and dismiss', async () => {
@@ -33,7 +42,11 @@ describe('group.dismiss', () => {
     expect(new Date(await dismissedAt(group_id)).toISOString()).toBe(data.dismissed_at)
     expect(await usedAt(ch.challenge_id)).not.toBeNull()
 
-    expect(a.deliveries.map((d) => d.topic).sort()).toEqual(['mchat/inbox/gd_ok_a', 'mchat/inbox/gd_ok_b', 'mchat/inbox/gd_ok_owner'])
+    expect(a.deliveries.map((d) => d.topic).sort()).toEqual([
+      'mchat/inbox/gd_ok_a',
+      'mchat/inbox/gd_ok_b',
+      'mchat/inbox/gd_ok_owner',
+    ])
     const notices = a.deliveries.map((d) => groupDismissedNotice.parse(d.payload))
     for (const n of notices) {
       expect(n).toEqual({
@@ -45,8 +58,13 @@ describe('group.dismiss', () => {
       })
     }
     // Kept for the audit trail, not deleted.
-    expect((await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n).toBe(3)
-    const audit = await s.h.db.query(`SELECT operator_employee_id, params, result_code FROM audit_log WHERE action = 'group.dismiss' AND client_id = $1`, [owner.clientId])
+    expect(
+      (await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n,
+    ).toBe(3)
+    const audit = await s.h.db.query(
+      `SELECT operator_employee_id, params, result_code FROM audit_log WHERE action = 'group.dismiss' AND client_id = $1`,
+      [owner.clientId],
+    )
     expect(audit.rows).toEqual([{ operator_employee_id: 'gd_ok_owner', params: { group_id }, result_code: 0 }])
 
     const send = await callAction(app, s.h, 'msg.send_group', m.a!.clientId, { group_id, content: 'anyone?' })
@@ -56,7 +74,11 @@ describe('group.dismiss', () => {
     expect([add.reply.code, add.reply.message]).toEqual([404, 'group_id: the group was dismissed'])
     const ch2 = await challengeFor(app, s.h, owner.clientId, 'group.dismiss')
     const twice = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, ...ch2 })
-    expect([twice.status, twice.reply.code, twice.reply.message]).toEqual([404, 404, 'group_id: the group was dismissed'])
+    expect([twice.status, twice.reply.code, twice.reply.message]).toEqual([
+      404,
+      404,
+      'group_id: the group was dismissed',
+    ])
     expect(twice.deliveries).toEqual([])
     expect(await usedAt(ch2.challenge_id)).toBeNull()
     expect(new Date(await dismissedAt(group_id)).toISOString()).toBe(data.dismissed_at)
@@ -65,11 +87,18 @@ describe('group.dismiss', () => {
   it('only the group’s owner or admins, or org admins, dismiss it; a refusal does not spend the challenge', async () => {
     const { group_id, m } = await groupWith(app, s.h, s.admin, 'gd_perm', ['gadmin', 'plain'])
     const outsider = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'gd_perm_out' })
-    await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'gd_perm_gadmin'`, [group_id])
+    await s.h.db.query(
+      `UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'gd_perm_gadmin'`,
+      [group_id],
+    )
     for (const c of [m.plain!, outsider]) {
       const ch = await challengeFor(app, s.h, c.clientId, 'group.dismiss')
       const a = await callAction(app, s.h, 'group.dismiss', c.clientId, { group_id, ...ch })
-      expect([a.status, a.reply.code, a.reply.message], c.employee_id).toEqual([403, 403, "only the group's owner or admins, or org admins, can dismiss the group"])
+      expect([a.status, a.reply.code, a.reply.message], c.employee_id).toEqual([
+        403,
+        403,
+        "only the group's owner or admins, or org admins, can dismiss the group",
+      ])
       expect(a.deliveries).toEqual([])
       expect(await usedAt(ch.challenge_id)).toBeNull()
     }
@@ -78,14 +107,23 @@ describe('group.dismiss', () => {
     expect(bare.reply.message).toBe("only the group's owner or admins, or org admins, can dismiss the group")
     expect(await dismissedAt(group_id)).toBeNull()
 
-    const byGroupAdmin = await callAction(app, s.h, 'group.dismiss', m.gadmin!.clientId, { group_id, ...(await challengeFor(app, s.h, m.gadmin!.clientId, 'group.dismiss')) })
+    const byGroupAdmin = await callAction(app, s.h, 'group.dismiss', m.gadmin!.clientId, {
+      group_id,
+      ...(await challengeFor(app, s.h, m.gadmin!.clientId, 'group.dismiss')),
+    })
     expect(byGroupAdmin.reply.code).toBe(0)
     expect(groupDismissedNotice.parse(byGroupAdmin.deliveries[0]!.payload).body.operator_id).toBe('gd_perm_gadmin')
 
     const other = await groupWith(app, s.h, s.admin, 'gd_perm2', ['a'])
-    const byOrgAdmin = await callAction(app, s.h, 'group.dismiss', s.admin, { group_id: other.group_id, ...(await challengeFor(app, s.h, s.admin)) })
+    const byOrgAdmin = await callAction(app, s.h, 'group.dismiss', s.admin, {
+      group_id: other.group_id,
+      ...(await challengeFor(app, s.h, s.admin)),
+    })
     expect(byOrgAdmin.reply.code).toBe(0)
-    expect(byOrgAdmin.deliveries.map((d) => d.topic).sort()).toEqual(['mchat/inbox/gd_perm2_a', 'mchat/inbox/gd_perm2_owner'])
+    expect(byOrgAdmin.deliveries.map((d) => d.topic).sort()).toEqual([
+      'mchat/inbox/gd_perm2_a',
+      'mchat/inbox/gd_perm2_owner',
+    ])
     expect(groupDismissedNotice.parse(byOrgAdmin.deliveries[0]!.payload).body.operator_id).toBe('admin')
   })
 
@@ -94,7 +132,10 @@ describe('group.dismiss', () => {
     const g2 = await createGroup(app, s.h, owner.clientId, 'gd_bad second', ['gd_bad_a'])
     const ch = await challengeFor(app, s.h, owner.clientId, 'group.dismiss')
     const cases: Array<[Record<string, string>, string]> = [
-      [{ ...ch, token: ch.token.slice(0, -2) + (ch.token.endsWith('AA') ? 'BB' : 'AA') }, 'challenge: unknown challenge_id or wrong token'],
+      [
+        { ...ch, token: ch.token.slice(0, -2) + (ch.token.endsWith('AA') ? 'BB' : 'AA') },
+        'challenge: unknown challenge_id or wrong token',
+      ],
       [{ ...ch, challenge_id: 'ch_nope' }, 'challenge: unknown challenge_id or wrong token'],
       [await challengeFor(app, s.h, m.a!.clientId, 'group.dismiss'), 'challenge: issued to another employee'],
       [await challengeFor(app, s.h, owner.clientId, 'employee.update'), 'challenge: issued for another action'],
@@ -114,7 +155,10 @@ describe('group.dismiss', () => {
   })
 
   it('404 for an unknown group', async () => {
-    const a = await callAction(app, s.h, 'group.dismiss', s.admin, { group_id: 'grp_gd_none', ...(await challengeFor(app, s.h, s.admin, 'group.dismiss')) })
+    const a = await callAction(app, s.h, 'group.dismiss', s.admin, {
+      group_id: 'grp_gd_none',
+      ...(await challengeFor(app, s.h, s.admin, 'group.dismiss')),
+    })
     expect([a.status, a.reply.code, a.reply.message]).toEqual([404, 404, 'group_id: no such group'])
   })
 
@@ -128,9 +172,19 @@ describe('group.dismiss', () => {
     expect(again.reply).toEqual(first.reply)
     expect(again.deliveries).toEqual(first.deliveries)
     expect(again.deliveries).toHaveLength(3)
-    const other = await callAction(app, s.h, 'group.dismiss', owner.clientId, { ...body, group_id: 'grp_gd_other' }, seq)
+    const other = await callAction(
+      app,
+      s.h,
+      'group.dismiss',
+      owner.clientId,
+      { ...body, group_id: 'grp_gd_other' },
+      seq,
+    )
     expect([other.status, other.reply.code]).toEqual([409, 409])
-    const audit = await s.h.db.query(`SELECT result_code FROM audit_log WHERE action = 'group.dismiss' AND client_id = $1 ORDER BY audit_id`, [owner.clientId])
+    const audit = await s.h.db.query(
+      `SELECT result_code FROM audit_log WHERE action = 'group.dismiss' AND client_id = $1 ORDER BY audit_id`,
+      [owner.clientId],
+    )
     expect(audit.rows.map((r) => r.result_code)).toEqual([0, 409])
   })
 
@@ -146,4 +200,3 @@ describe('group.dismiss', () => {
     expect(answers.flatMap((a) => a.deliveries)).toHaveLength(2) // owner and a, once
   })
 })
-

@@ -23,9 +23,22 @@ export default defineHandler({
     return {
       data: { group_id: input.group_id, dismissed_at },
       facts,
-      writes: [lockLiveGroup(sql, input.group_id), sql.query('UPDATE chat_group SET dismissed_at = $2, updated_at = $2 WHERE group_id = $1', [input.group_id, dismissed_at])],
+      writes: [
+        lockLiveGroup(sql, input.group_id),
+        sql.query('UPDATE chat_group SET dismissed_at = $2, updated_at = $2 WHERE group_id = $1', [
+          input.group_id,
+          dismissed_at,
+        ]),
+      ],
     }
   },
   derive: (_input, data, caller, facts: Facts) =>
-    toInboxes(facts.member_ids, notice('group_dismissed', data.group_id, data.dismissed_at, { group_id: data.group_id, group_name: facts.group_name, operator_id: caller.employee_id })),
+    toInboxes(
+      facts.member_ids,
+      notice('group_dismissed', data.group_id, data.dismissed_at, {
+        group_id: data.group_id,
+        group_name: facts.group_name,
+        operator_id: caller.employee_id,
+      }),
+    ),
 })

@@ -10,11 +10,24 @@ describe('group.list', () => {
   it('lists the caller’s live groups with their role and size, not dismissed ones or others’', async () => {
     const me = await createAndBind(app, s.h, s.admin, { name: 'Lister', employee_id: 'gl_me' })
     const other = await createAndBind(app, s.h, s.admin, { name: 'Other', employee_id: 'gl_other' })
-    const mine = (await callAction(app, s.h, 'group.create', me.clientId, { name: 'mine', member_ids: [other.employee_id] })).reply.data.group_id
-    const theirs = (await callAction(app, s.h, 'group.create', other.clientId, { name: 'theirs', member_ids: [me.employee_id] })).reply.data.group_id
+    const mine = (
+      await callAction(app, s.h, 'group.create', me.clientId, { name: 'mine', member_ids: [other.employee_id] })
+    ).reply.data.group_id
+    const theirs = (
+      await callAction(app, s.h, 'group.create', other.clientId, { name: 'theirs', member_ids: [me.employee_id] })
+    ).reply.data.group_id
     await callAction(app, s.h, 'group.create', other.clientId, { name: 'not mine', member_ids: [other.employee_id] })
-    const gone = (await callAction(app, s.h, 'group.create', me.clientId, { name: 'gone', member_ids: [me.employee_id] })).reply.data.group_id
-    expect((await callAction(app, s.h, 'group.dismiss', me.clientId, { group_id: gone, ...(await challengeFor(app, s.h, me.clientId)) })).reply.code).toBe(0)
+    const gone = (
+      await callAction(app, s.h, 'group.create', me.clientId, { name: 'gone', member_ids: [me.employee_id] })
+    ).reply.data.group_id
+    expect(
+      (
+        await callAction(app, s.h, 'group.dismiss', me.clientId, {
+          group_id: gone,
+          ...(await challengeFor(app, s.h, me.clientId)),
+        })
+      ).reply.code,
+    ).toBe(0)
 
     const a = await callAction(app, s.h, 'group.list', me.clientId)
     expect(a.reply.code).toBe(0)

@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { GROUP_MAX_MEMBERS, groupMemberAdd, memberJoinedNotice } from '../../schema/index.ts'
-import { bulkEmployees, callAction, challengeFor, createAndBind, createGroup, nextSeq } from '../../test/support/workers.ts'
+import {
+  bulkEmployees,
+  callAction,
+  challengeFor,
+  createAndBind,
+  createGroup,
+  nextSeq,
+} from '../../test/support/workers.ts'
 import { workerSuite } from '../../test/support/worker-suite.ts'
 import { app } from '../app.ts'
 
 const s = workerSuite()
 
 const membersOf = async (groupId: string) =>
-  (await s.h.db.query('SELECT employee_id, role FROM group_member WHERE group_id = $1 ORDER BY employee_id', [groupId])).rows as Array<{ employee_id: string; role: string }>
+  (await s.h.db.query('SELECT employee_id, role FROM group_member WHERE group_id = $1 ORDER BY employee_id', [groupId]))
+    .rows as Array<{ employee_id: string; role: string }>
 
 describe('group.member_add', () => {
   it('adds the seed’s employee: the reply counts the members and only the added get member_joined', async () => {
@@ -15,10 +23,18 @@ describe('group.member_add', () => {
     await createAndBind(app, s.h, s.admin, { name: 'M', employee_id: 'ga_seed_m' })
     await createAndBind(app, s.h, s.admin, { name: '王五', employee_id: 'emp_wangwu_003' })
     const group_id = await createGroup(app, s.h, owner.clientId, 'XX项目组', ['ga_seed_m'])
-    const a = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['emp_wangwu_003'] })
+    const a = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['emp_wangwu_003'],
+    })
     expect([a.status, a.reply.code]).toEqual([200, 0])
     const data = groupMemberAdd.reply.parse(a.reply.data)
-    expect(data).toEqual({ group_id, added_ids: ['emp_wangwu_003'], current_member_count: 3, added_at: expect.any(String) })
+    expect(data).toEqual({
+      group_id,
+      added_ids: ['emp_wangwu_003'],
+      current_member_count: 3,
+      added_at: expect.any(String),
+    })
     expect(a.deliveries).toHaveLength(1)
     expect(a.deliveries[0]!.topic).toBe('mchat/inbox/emp_wangwu_003')
     expect(memberJoinedNotice.parse(a.deliveries[0]!.payload)).toEqual({
@@ -52,7 +68,10 @@ describe('group.member_add', () => {
     expect(new Set(a.deliveries.map((d) => memberJoinedNotice.parse(d.payload).notify_id)).size).toBe(1)
 
     // Everyone already in: nothing added, nobody told, the owner keeps their role.
-    const none = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_skip_in', 'ga_skip_owner'] })
+    const none = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['ga_skip_in', 'ga_skip_owner'],
+    })
     expect(groupMemberAdd.reply.parse(none.reply.data)).toMatchObject({ added_ids: [], current_member_count: 4 })
     expect(none.deliveries).toEqual([])
     expect((await membersOf(group_id)).find((m) => m.employee_id === 'ga_skip_owner')?.role).toBe('owner')
@@ -60,14 +79,34 @@ describe('group.member_add', () => {
 
   it('employee ids that are names of object properties are added like any other', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'ga_proto_owner' })
-    await s.h.db.query(`INSERT INTO employee (employee_id, name) VALUES ('constructor', 'C'), ('toString', 'T'), ('__proto__', 'P')`)
+    await s.h.db.query(
+      `INSERT INTO employee (employee_id, name) VALUES ('constructor', 'C'), ('toString', 'T'), ('__proto__', 'P')`,
+    )
     const group_id = await createGroup(app, s.h, owner.clientId, 'Proto', ['ga_proto_owner'])
-    const a = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['constructor', 'toString', '__proto__'] })
-    expect(groupMemberAdd.reply.parse(a.reply.data)).toMatchObject({ added_ids: ['constructor', 'toString', '__proto__'], current_member_count: 4 })
-    expect(a.deliveries.map((d) => d.topic)).toEqual(['mchat/inbox/constructor', 'mchat/inbox/toString', 'mchat/inbox/__proto__'])
-    expect((await membersOf(group_id)).map((m) => m.employee_id).sort()).toEqual(['__proto__', 'constructor', 'ga_proto_owner', 'toString'])
+    const a = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['constructor', 'toString', '__proto__'],
+    })
+    expect(groupMemberAdd.reply.parse(a.reply.data)).toMatchObject({
+      added_ids: ['constructor', 'toString', '__proto__'],
+      current_member_count: 4,
+    })
+    expect(a.deliveries.map((d) => d.topic)).toEqual([
+      'mchat/inbox/constructor',
+      'mchat/inbox/toString',
+      'mchat/inbox/__proto__',
+    ])
+    expect((await membersOf(group_id)).map((m) => m.employee_id).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'ga_proto_owner',
+      'toString',
+    ])
     // Now they are members, and a repeat skips them.
-    const again = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['constructor', '__proto__'] })
+    const again = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['constructor', '__proto__'],
+    })
     expect(groupMemberAdd.reply.parse(again.reply.data)).toMatchObject({ added_ids: [], current_member_count: 4 })
   })
 
@@ -76,28 +115,48 @@ describe('group.member_add', () => {
     const gadmin = await createAndBind(app, s.h, s.admin, { name: 'GroupAdmin', employee_id: 'ga_perm_gadmin' })
     const plain = await createAndBind(app, s.h, s.admin, { name: 'Plain', employee_id: 'ga_perm_plain' })
     const outsider = await createAndBind(app, s.h, s.admin, { name: 'Out', employee_id: 'ga_perm_out' })
-    for (const id of ['ga_perm_x1', 'ga_perm_x2', 'ga_perm_x3']) await createAndBind(app, s.h, s.admin, { name: id, employee_id: id })
+    for (const id of ['ga_perm_x1', 'ga_perm_x2', 'ga_perm_x3'])
+      await createAndBind(app, s.h, s.admin, { name: id, employee_id: id })
     const group_id = await createGroup(app, s.h, owner.clientId, 'Perm', ['ga_perm_gadmin', 'ga_perm_plain'])
-    await s.h.db.query(`UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'ga_perm_gadmin'`, [group_id])
+    await s.h.db.query(
+      `UPDATE group_member SET role = 'admin' WHERE group_id = $1 AND employee_id = 'ga_perm_gadmin'`,
+      [group_id],
+    )
 
     for (const c of [plain, outsider]) {
       const a = await callAction(app, s.h, 'group.member_add', c.clientId, { group_id, member_ids: ['ga_perm_x1'] })
-      expect([a.status, a.reply.code, a.reply.message], c.employee_id).toEqual([403, 403, "only the group's owner or admins, or org admins, can add members"])
+      expect([a.status, a.reply.code, a.reply.message], c.employee_id).toEqual([
+        403,
+        403,
+        "only the group's owner or admins, or org admins, can add members",
+      ])
       expect(a.deliveries).toEqual([])
     }
     // An outsider cannot add themselves either.
-    expect((await callAction(app, s.h, 'group.member_add', outsider.clientId, { group_id, member_ids: ['ga_perm_out'] })).reply.code).toBe(403)
+    expect(
+      (await callAction(app, s.h, 'group.member_add', outsider.clientId, { group_id, member_ids: ['ga_perm_out'] }))
+        .reply.code,
+    ).toBe(403)
     expect((await membersOf(group_id)).map((m) => m.employee_id)).not.toContain('ga_perm_x1')
 
-    const byGroupAdmin = await callAction(app, s.h, 'group.member_add', gadmin.clientId, { group_id, member_ids: ['ga_perm_x1'] })
+    const byGroupAdmin = await callAction(app, s.h, 'group.member_add', gadmin.clientId, {
+      group_id,
+      member_ids: ['ga_perm_x1'],
+    })
     expect(groupMemberAdd.reply.parse(byGroupAdmin.reply.data).added_ids).toEqual(['ga_perm_x1'])
     expect(memberJoinedNotice.parse(byGroupAdmin.deliveries[0]!.payload).body.inviter_id).toBe('ga_perm_gadmin')
     // The org admin is not in the group and still may.
     const byOrgAdmin = await callAction(app, s.h, 'group.member_add', s.admin, { group_id, member_ids: ['ga_perm_x2'] })
     expect(groupMemberAdd.reply.parse(byOrgAdmin.reply.data).added_ids).toEqual(['ga_perm_x2'])
     expect(memberJoinedNotice.parse(byOrgAdmin.deliveries[0]!.payload).body.inviter_id).toBe('admin')
-    const byOwner = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_perm_x3'] })
-    expect(groupMemberAdd.reply.parse(byOwner.reply.data)).toMatchObject({ added_ids: ['ga_perm_x3'], current_member_count: 6 })
+    const byOwner = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['ga_perm_x3'],
+    })
+    expect(groupMemberAdd.reply.parse(byOwner.reply.data)).toMatchObject({
+      added_ids: ['ga_perm_x3'],
+      current_member_count: 6,
+    })
   })
 
   it('404 for an unknown or dismissed group, 404/403 naming unknown and disabled employees', async () => {
@@ -106,11 +165,17 @@ describe('group.member_add', () => {
     await createAndBind(app, s.h, s.admin, { name: 'Off', employee_id: 'ga_404_off' })
     await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = 'ga_404_off'`)
 
-    const unknown = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id: 'grp_no_such_group', member_ids: ['ga_404_m'] })
+    const unknown = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id: 'grp_no_such_group',
+      member_ids: ['ga_404_m'],
+    })
     expect([unknown.status, unknown.reply.code, unknown.reply.message]).toEqual([404, 404, 'group_id: no such group'])
 
     const group_id = await createGroup(app, s.h, owner.clientId, 'G404', ['ga_404_owner'])
-    const ghost = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_404_m', 'ga_404_ghost'] })
+    const ghost = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: ['ga_404_m', 'ga_404_ghost'],
+    })
     expect([ghost.reply.code, ghost.reply.message]).toEqual([404, 'member_ids: no such employee: ga_404_ghost'])
     const off = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_404_off'] })
     expect([off.reply.code, off.reply.message]).toEqual([403, 'member_ids: disabled employees cannot join: ga_404_off'])
@@ -118,7 +183,10 @@ describe('group.member_add', () => {
     const empty = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: [] })
     expect([empty.reply.code, empty.reply.message]).toEqual([400, 'member_ids: must not be empty'])
 
-    const dismissed = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id, ...(await challengeFor(app, s.h, owner.clientId, 'group.dismiss')) })
+    const dismissed = await callAction(app, s.h, 'group.dismiss', owner.clientId, {
+      group_id,
+      ...(await challengeFor(app, s.h, owner.clientId, 'group.dismiss')),
+    })
     expect(dismissed.reply.code).toBe(0)
     const late = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_404_m'] })
     expect([late.status, late.reply.code, late.reply.message]).toEqual([404, 404, 'group_id: the group was dismissed'])
@@ -141,17 +209,32 @@ describe('group.member_add', () => {
     expect(new Set(a.deliveries.map((d) => d.topic)).size).toBe(GROUP_MAX_MEMBERS - 1)
     expect(a.deliveries.map((d) => d.topic)).not.toContain('mchat/inbox/ga_full_owner')
     for (const d of a.deliveries) memberJoinedNotice.parse(d.payload)
-    expect((await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n).toBe(GROUP_MAX_MEMBERS)
+    expect(
+      (await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n,
+    ).toBe(GROUP_MAX_MEMBERS)
 
-    const over = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: [extra[0]!, others[0]!] })
+    const over = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: [extra[0]!, others[0]!],
+    })
     expect([over.status, over.reply.code]).toEqual([400, 400])
-    expect(over.reply.message).toBe(`member_ids: the group would have ${GROUP_MAX_MEMBERS + 1} members, more than ${GROUP_MAX_MEMBERS}`)
+    expect(over.reply.message).toBe(
+      `member_ids: the group would have ${GROUP_MAX_MEMBERS + 1} members, more than ${GROUP_MAX_MEMBERS}`,
+    )
     expect(over.deliveries).toEqual([])
-    expect((await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n).toBe(GROUP_MAX_MEMBERS)
+    expect(
+      (await s.h.db.query('SELECT count(*)::int AS n FROM group_member WHERE group_id = $1', [group_id])).rows[0].n,
+    ).toBe(GROUP_MAX_MEMBERS)
 
     // Those already in do not count against the limit.
-    const skipped = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: others.slice(0, 10) })
-    expect(groupMemberAdd.reply.parse(skipped.reply.data)).toMatchObject({ added_ids: [], current_member_count: GROUP_MAX_MEMBERS })
+    const skipped = await callAction(app, s.h, 'group.member_add', owner.clientId, {
+      group_id,
+      member_ids: others.slice(0, 10),
+    })
+    expect(groupMemberAdd.reply.parse(skipped.reply.data)).toMatchObject({
+      added_ids: [],
+      current_member_count: GROUP_MAX_MEMBERS,
+    })
   })
 
   it('a repeated request returns the same reply and notices without adding twice', async () => {
@@ -159,8 +242,22 @@ describe('group.member_add', () => {
     await createAndBind(app, s.h, s.admin, { name: 'N', employee_id: 'ga_rep_n' })
     const group_id = await createGroup(app, s.h, owner.clientId, 'RepAdd', ['ga_rep_owner'])
     const seq = nextSeq()
-    const first = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_rep_n'] }, seq)
-    const again = await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['ga_rep_n'] }, seq)
+    const first = await callAction(
+      app,
+      s.h,
+      'group.member_add',
+      owner.clientId,
+      { group_id, member_ids: ['ga_rep_n'] },
+      seq,
+    )
+    const again = await callAction(
+      app,
+      s.h,
+      'group.member_add',
+      owner.clientId,
+      { group_id, member_ids: ['ga_rep_n'] },
+      seq,
+    )
     expect(groupMemberAdd.reply.parse(first.reply.data).added_ids).toEqual(['ga_rep_n'])
     expect(again.reply).toEqual(first.reply)
     expect(again.deliveries).toEqual(first.deliveries)
@@ -181,4 +278,3 @@ describe('group.member_add', () => {
     expect(rows[0].n).toBeLessThanOrEqual(GROUP_MAX_MEMBERS)
   })
 })
-

@@ -11,7 +11,9 @@ import { canManageGroup, GROUP_SQL, liveGroup, lockLiveGroup, type LoadedGroup }
  */
 export default defineHandler({
   action: 'group.member_remove',
-  audit: (input, data) => ({ params: { group_id: input.group_id, requested: input.member_ids.length, removed_ids: data?.removed_ids ?? null } }),
+  audit: (input, data) => ({
+    params: { group_id: input.group_id, requested: input.member_ids.length, removed_ids: data?.removed_ids ?? null },
+  }),
   async load(input, sql) {
     return ((await sql.query(GROUP_SQL, [input.group_id]))[0] as LoadedGroup | undefined) ?? null
   },
@@ -26,12 +28,24 @@ export default defineHandler({
       if (!isMember(caller.employee_id)) fail(403, 'group_id: only members can leave this group')
     }
     const removed_ids = input.member_ids.filter(isMember)
-    if (removed_ids.some((id) => group.members[id] === 'owner')) fail(409, 'member_ids: the owner cannot be removed; dismiss the group instead')
+    if (removed_ids.some((id) => group.members[id] === 'owner'))
+      fail(409, 'member_ids: the owner cannot be removed; dismiss the group instead')
     const removed_at = now.toISOString()
     return {
-      data: { group_id: input.group_id, removed_ids, current_member_count: Object.keys(group.members).length - removed_ids.length, removed_at },
+      data: {
+        group_id: input.group_id,
+        removed_ids,
+        current_member_count: Object.keys(group.members).length - removed_ids.length,
+        removed_at,
+      },
       facts: { group_name: group.name },
-      writes: [lockLiveGroup(sql, input.group_id), sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [input.group_id, removed_ids])],
+      writes: [
+        lockLiveGroup(sql, input.group_id),
+        sql.query('DELETE FROM group_member WHERE group_id = $1 AND employee_id = ANY($2::text[])', [
+          input.group_id,
+          removed_ids,
+        ]),
+      ],
       // A broker checks a subscription only when it is made: the removed keep hearing the group
       // until their existing subscriptions are dropped (a new one is then refused by authz).
       after: async () => {
@@ -40,5 +54,12 @@ export default defineHandler({
     }
   },
   derive: (_input, data, caller, facts: { group_name: string }) =>
-    toInboxes(data.removed_ids, notice('member_removed', data.group_id, data.removed_at, { group_id: data.group_id, group_name: facts.group_name, operator_id: caller.employee_id })),
+    toInboxes(
+      data.removed_ids,
+      notice('member_removed', data.group_id, data.removed_at, {
+        group_id: data.group_id,
+        group_name: facts.group_name,
+        operator_id: caller.employee_id,
+      }),
+    ),
 })

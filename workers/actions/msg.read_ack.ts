@@ -13,7 +13,11 @@ export default defineOneTrip({
   gate: (input) =>
     input.conversation_type === 'group'
       ? groupMemberGate(input.group_id)
-      : { target: '(SELECT true FROM employee WHERE employee_id = $6)', allowed: '(SELECT true FROM employee WHERE employee_id = $6)', params: [input.peer_employee_id] },
+      : {
+          target: '(SELECT true FROM employee WHERE employee_id = $6)',
+          allowed: '(SELECT true FROM employee WHERE employee_id = $6)',
+          params: [input.peer_employee_id],
+        },
   refuse(target, input) {
     if (input.conversation_type === 'group') refuseNonMember(target)
     fail(404, 'peer_employee_id: no such employee')

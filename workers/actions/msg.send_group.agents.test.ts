@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  agentChainLimitNotice, agentFailedNotice, agentHandoffNotice, agentRateLimitedNotice, agentTimeoutNotice, answerLine, groupMessage, msgSendGroup,
+  agentChainLimitNotice,
+  agentFailedNotice,
+  agentHandoffNotice,
+  agentRateLimitedNotice,
+  agentTimeoutNotice,
+  answerLine,
+  groupMessage,
+  msgSendGroup,
   type AgentWebhookRequest,
 } from '../../schema/index.ts'
 import { startAgentServer, type TestAgentServer } from '../../test/support/agent-server.ts'
@@ -23,7 +30,12 @@ let group_id = ''
 let release: () => void = () => {}
 const released = new Promise<void>((r) => (release = r))
 
-async function agent(id: string, name: string, profile: Record<string, unknown> = {}, respond?: (call: AgentWebhookRequest) => unknown) {
+async function agent(
+  id: string,
+  name: string,
+  profile: Record<string, unknown> = {},
+  respond?: (call: AgentWebhookRequest) => unknown,
+) {
   const a = await createAgent(app, s.h, s.admin, id, name, { webhook_endpoint: server.endpoint(id), ...profile })
   secrets[id] = a.secret!
   if (respond) behave[id] = respond
@@ -38,7 +50,10 @@ const textOf = (call: AgentWebhookRequest) => (typeof call.message.content === '
 beforeAll(async () => {
   s.h.env.AGENT_WEBHOOK_ALLOW_HOSTS = '127.0.0.1'
   s.h.env.AGENT_BLOCKED_WORDS = '内部价'
-  server = await startAgentServer((call, id) => (behave[id] ?? ((c: AgentWebhookRequest) => ({ content: `${id} 收到：${textOf(c)}` })))(call), (id) => secrets[id])
+  server = await startAgentServer(
+    (call, id) => (behave[id] ?? ((c: AgentWebhookRequest) => ({ content: `${id} 收到：${textOf(c)}` })))(call),
+    (id) => secrets[id],
+  )
   human = await createAndBind(app, s.h, s.admin, { name: '李四', employee_id: 'emp_lisi' })
   await createAndBind(app, s.h, s.admin, { name: '客服王', employee_id: 'emp_service' })
   await agent('ai_sales', '销售小助', { trigger_keywords: ['查订单'] })
@@ -55,7 +70,9 @@ afterAll(async () => {
 
 describe('msg.send_group with AI agents', () => {
   it('a keyword reaches the member agent: signed call with the message and context, its answer in the group after the human’s', async () => {
-    const context_messages = [{ from_employee_id: 'emp_lisi', content: '昨天下的单是 SO-1001', sent_at: '2025-02-03T10:00:00.000Z' }]
+    const context_messages = [
+      { from_employee_id: 'emp_lisi', content: '昨天下的单是 SO-1001', sent_at: '2025-02-03T10:00:00.000Z' },
+    ]
     const a = await send('帮我查订单 SO-1001', { context_messages })
     expect(a.reply.code, JSON.stringify(a.reply)).toBe(0)
     const data = msgSendGroup.reply.parse(a.reply.data)
@@ -64,9 +81,17 @@ describe('msg.send_group with AI agents', () => {
       [`mchat/group/${group_id}`, 'ai_sales'],
     ])
     const answer = groupMessage.parse(a.deliveries[1]!.payload)
-    expect(answer).toEqual({ msg_id: expect.stringMatching(/^msg_/), group_id, from_employee_id: 'ai_sales', content: 'ai_sales 收到：帮我查订单 SO-1001', sent_at: expect.any(String) })
+    expect(answer).toEqual({
+      msg_id: expect.stringMatching(/^msg_/),
+      group_id,
+      from_employee_id: 'ai_sales',
+      content: 'ai_sales 收到：帮我查订单 SO-1001',
+      sent_at: expect.any(String),
+    })
     expect(answer.msg_id).not.toBe(data.msg_id)
-    expect(data.agents).toEqual([{ agent_id: 'ai_sales', trigger: 'keyword', hop: 1, status: 'answered', msg_id: answer.msg_id }])
+    expect(data.agents).toEqual([
+      { agent_id: 'ai_sales', trigger: 'keyword', hop: 1, status: 'answered', msg_id: answer.msg_id },
+    ])
 
     const [call] = server.callsFor('ai_sales')
     expect(call!.verified).toBe(true)
@@ -77,7 +102,14 @@ describe('msg.send_group with AI agents', () => {
       trigger: { type: 'keyword', keyword: '查订单' },
       hop: 1,
       max_hops: 3,
-      message: { msg_id: data.msg_id, conversation_type: 'group', group_id, from_employee_id: 'emp_lisi', content: '帮我查订单 SO-1001', sent_at: data.sent_at },
+      message: {
+        msg_id: data.msg_id,
+        conversation_type: 'group',
+        group_id,
+        from_employee_id: 'emp_lisi',
+        content: '帮我查订单 SO-1001',
+        sent_at: data.sent_at,
+      },
       context_messages,
     })
     expect(server.callsFor('ai_outsider')).toEqual([])
@@ -93,7 +125,12 @@ describe('msg.send_group with AI agents', () => {
 
   it('@id and @name mention several agents at once; an agent’s own message never triggers it, and its keywords trigger nobody', async () => {
     const a = await send('@ai_sales 和 @小助手 帮我看看')
-    expect(a.deliveries.slice(1).map((d) => d.payload.from_employee_id).sort()).toEqual(['ai_helper', 'ai_sales'])
+    expect(
+      a.deliveries
+        .slice(1)
+        .map((d) => d.payload.from_employee_id)
+        .sort(),
+    ).toEqual(['ai_helper', 'ai_sales'])
     // In employee_id order, whatever the order in the text.
     expect(a.reply.data.agents.map((o: { agent_id: string; trigger: string }) => [o.agent_id, o.trigger])).toEqual([
       ['ai_helper', 'mention'],
@@ -121,17 +158,32 @@ describe('msg.send_group with AI agents', () => {
       return { content: '久等了' }
     })
     await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) VALUES ($1, 'ai_gated')`, [group_id])
-    const res = await app.request(await s.h.request('msg.send_group', human.clientId, nextSeq(), { group_id, content: '@ai_gated 在吗' }), undefined, s.h.env)
+    const res = await app.request(
+      await s.h.request('msg.send_group', human.clientId, nextSeq(), { group_id, content: '@ai_gated 在吗' }),
+      undefined,
+      s.h.env,
+    )
     const reader = res.body!.getReader()
     const first = new TextDecoder().decode((await reader.read()).value)
     // The agent was not yet allowed to answer: what arrived is the human's message alone.
-    expect(first.trim().split('\n').map((l) => answerLine.parse(JSON.parse(l)))).toMatchObject([{ kind: 'delivery', payload: { from_employee_id: 'emp_lisi', content: '@ai_gated 在吗' } }])
+    expect(
+      first
+        .trim()
+        .split('\n')
+        .map((l) => answerLine.parse(JSON.parse(l))),
+    ).toMatchObject([{ kind: 'delivery', payload: { from_employee_id: 'emp_lisi', content: '@ai_gated 在吗' } }])
     await reached
     answer()
     let rest = ''
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
-    const lines = rest.trim().split('\n').map((l) => answerLine.parse(JSON.parse(l)))
-    expect(lines.map((l) => (l.kind === 'delivery' ? (l.payload as { content: string }).content : l.code))).toEqual(['久等了', 0])
+    const lines = rest
+      .trim()
+      .split('\n')
+      .map((l) => answerLine.parse(JSON.parse(l)))
+    expect(lines.map((l) => (l.kind === 'delivery' ? (l.payload as { content: string }).content : l.code))).toEqual([
+      '久等了',
+      0,
+    ])
   })
 
   it('a slow agent: 504 “Agent 响应超时” with the delivered msg_id, a notice in the group; a replay calls nobody', async () => {
@@ -181,7 +233,10 @@ describe('msg.send_group with AI agents', () => {
       expect(statuses).toEqual(['answered', 'answered', 'rate_limited'])
       expect(server.callsFor('ai_busy')).toHaveLength(2)
       expect(last!.reply.code).toBe(0)
-      expect(agentRateLimitedNotice.parse(last!.deliveries[1]!.payload)).toMatchObject({ title: 'Agent 调用过于频繁，请稍后再试', body: { agent_id: 'ai_busy' } })
+      expect(agentRateLimitedNotice.parse(last!.deliveries[1]!.payload)).toMatchObject({
+        title: 'Agent 调用过于频繁，请稍后再试',
+        body: { agent_id: 'ai_busy' },
+      })
     } finally {
       delete s.h.env.RATE_LIMIT_AGENT
     }
@@ -190,12 +245,25 @@ describe('msg.send_group with AI agents', () => {
   it('an error, a malformed answer or a redirect becomes a notice; silence is no answer; the other agents still answer', async () => {
     await agent('ai_err', '出错', {}, () => new Response('boom', { status: 500 }))
     await agent('ai_bad', '乱答', {}, () => ({ text: 'not the contract' }))
-    await agent('ai_moved', '跳转', {}, () => new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/' } }))
+    await agent(
+      'ai_moved',
+      '跳转',
+      {},
+      () => new Response(null, { status: 302, headers: { location: 'http://169.254.169.254/' } }),
+    )
     await agent('ai_quiet', '沉默', {}, () => null)
-    await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) SELECT $1, unnest($2::text[])`, [group_id, ['ai_err', 'ai_bad', 'ai_moved', 'ai_quiet']])
+    await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) SELECT $1, unnest($2::text[])`, [
+      group_id,
+      ['ai_err', 'ai_bad', 'ai_moved', 'ai_quiet'],
+    ])
     const a = await send('@ai_err @ai_bad @ai_moved @ai_quiet @ai_helper 都来')
     expect(a.reply.code).toBe(0)
-    const byAgent = Object.fromEntries(a.reply.data.agents.map((o: { agent_id: string; status: string; detail?: string }) => [o.agent_id, [o.status, o.detail]]))
+    const byAgent = Object.fromEntries(
+      a.reply.data.agents.map((o: { agent_id: string; status: string; detail?: string }) => [
+        o.agent_id,
+        [o.status, o.detail],
+      ]),
+    )
     expect(byAgent).toEqual({
       ai_err: ['failed', 'HTTP 500'],
       ai_bad: ['failed', expect.stringMatching(/^malformed answer: /)],
@@ -203,13 +271,20 @@ describe('msg.send_group with AI agents', () => {
       ai_quiet: ['silent', undefined],
       ai_helper: ['answered', undefined],
     })
-    const failures = a.deliveries.filter((d) => d.payload.type === 'agent_failed').map((d) => agentFailedNotice.parse(d.payload).body.agent_id).sort()
+    const failures = a.deliveries
+      .filter((d) => d.payload.type === 'agent_failed')
+      .map((d) => agentFailedNotice.parse(d.payload).body.agent_id)
+      .sort()
     expect(failures).toEqual(['ai_bad', 'ai_err', 'ai_moved'])
     expect(a.deliveries.filter((d) => d.payload.from_employee_id === 'ai_helper')).toHaveLength(1)
   })
 
   it('handoff_to: the human’s inbox gets the conversation and the message; a handoff to a non-human is refused with a notice', async () => {
-    await agent('ai_handoff', '转接', {}, (c) => (textOf(c).includes('机器人') ? { content: '转给另一个机器人', handoff_to: 'ai_helper' } : { content: '已为您转人工', handoff_to: 'emp_service' }))
+    await agent('ai_handoff', '转接', {}, (c) =>
+      textOf(c).includes('机器人')
+        ? { content: '转给另一个机器人', handoff_to: 'ai_helper' }
+        : { content: '已为您转人工', handoff_to: 'emp_service' },
+    )
     await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) VALUES ($1, 'ai_handoff')`, [group_id])
     const seq = nextSeq()
     const a = await send('@ai_handoff 我要转人工', {}, seq)
@@ -219,22 +294,41 @@ describe('msg.send_group with AI agents', () => {
     expect(agentHandoffNotice.parse(handoff.payload)).toMatchObject({
       type: 'agent_handoff',
       title: '转人工',
-      body: { agent_id: 'ai_handoff', conversation_type: 'group', group_id, from_employee_id: 'emp_lisi', msg_id: data.msg_id, content: '@ai_handoff 我要转人工', sent_at: data.sent_at },
+      body: {
+        agent_id: 'ai_handoff',
+        conversation_type: 'group',
+        group_id,
+        from_employee_id: 'emp_lisi',
+        msg_id: data.msg_id,
+        content: '@ai_handoff 我要转人工',
+        sent_at: data.sent_at,
+      },
     })
     // A repeat re-sends the same handoff (same notify_id), rebuilt from the request: nothing stored holds the content.
     const again = await send('@ai_handoff 我要转人工', {}, seq)
     expect(again.deliveries.find((d) => d.topic === 'mchat/inbox/emp_service')).toEqual(handoff)
-    const stored = await s.h.db.query('SELECT reply::text || coalesce(facts::text, \'\') AS t FROM request_reply WHERE client_id = $1 AND seq_id = $2', [human.clientId, seq])
+    const stored = await s.h.db.query(
+      "SELECT reply::text || coalesce(facts::text, '') AS t FROM request_reply WHERE client_id = $1 AND seq_id = $2",
+      [human.clientId, seq],
+    )
     expect(stored.rows[0].t).not.toContain('我要转人工')
 
     const bad = await send('@ai_handoff 转给机器人')
-    expect(bad.reply.data.agents[0]).toMatchObject({ status: 'answered', detail: 'handoff_to ai_helper: not an active human employee' })
+    expect(bad.reply.data.agents[0]).toMatchObject({
+      status: 'answered',
+      detail: 'handoff_to ai_helper: not an active human employee',
+    })
     expect(bad.deliveries.some((d) => d.topic === 'mchat/inbox/ai_helper')).toBe(false)
     expect(bad.deliveries.map((d) => d.payload.type ?? 'message')).toEqual(['message', 'message', 'agent_failed'])
   })
 
   it('next_agent relays with the previous answer as context, at most 3 agents in a chain', async () => {
-    for (const [id, next] of [['ai_c1', 'ai_c2'], ['ai_c2', 'ai_c3'], ['ai_c3', 'ai_c4'], ['ai_c4', undefined]] as const) {
+    for (const [id, next] of [
+      ['ai_c1', 'ai_c2'],
+      ['ai_c2', 'ai_c3'],
+      ['ai_c3', 'ai_c4'],
+      ['ai_c4', undefined],
+    ] as const) {
       await agent(id, id, {}, () => ({ content: `${id} 的结论`, ...(next ? { next_agent: next } : {}) }))
     }
     await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) VALUES ($1, 'ai_c1')`, [group_id])
@@ -251,10 +345,24 @@ describe('msg.send_group with AI agents', () => {
     expect(server.callsFor('ai_c4')).toEqual([])
     const c2 = server.callsFor('ai_c2')[0]!.body
     expect([c2.hop, c2.trigger]).toEqual([2, { type: 'next_agent', from_agent_id: 'ai_c1' }])
-    expect(c2.context_messages).toEqual([{ msg_id: agents[0]!.msg_id, from_employee_id: 'ai_c1', content: 'ai_c1 的结论', sent_at: expect.any(String) }])
-    expect(server.callsFor('ai_c3')[0]!.body.context_messages.map((m) => m.from_employee_id)).toEqual(['ai_c1', 'ai_c2'])
-    expect(a.deliveries.map((d) => d.payload.from_employee_id ?? d.payload.type)).toEqual(['emp_lisi', 'ai_c1', 'ai_c2', 'ai_c3', 'agent_chain_limit'])
-    expect(agentChainLimitNotice.parse(a.deliveries[4]!.payload).body).toMatchObject({ agent_id: 'ai_c4', detail: 'at most 3 agents in a chain' })
+    expect(c2.context_messages).toEqual([
+      { msg_id: agents[0]!.msg_id, from_employee_id: 'ai_c1', content: 'ai_c1 的结论', sent_at: expect.any(String) },
+    ])
+    expect(server.callsFor('ai_c3')[0]!.body.context_messages.map((m) => m.from_employee_id)).toEqual([
+      'ai_c1',
+      'ai_c2',
+    ])
+    expect(a.deliveries.map((d) => d.payload.from_employee_id ?? d.payload.type)).toEqual([
+      'emp_lisi',
+      'ai_c1',
+      'ai_c2',
+      'ai_c3',
+      'agent_chain_limit',
+    ])
+    expect(agentChainLimitNotice.parse(a.deliveries[4]!.payload).body).toMatchObject({
+      agent_id: 'ai_c4',
+      detail: 'at most 3 agents in a chain',
+    })
 
     await agent('ai_loop', '自循环', {}, () => ({ content: '再来', next_agent: 'ai_loop' }))
     await s.h.db.query(`INSERT INTO group_member (group_id, employee_id) VALUES ($1, 'ai_loop')`, [group_id])
@@ -269,7 +377,9 @@ describe('msg.send_group with AI agents', () => {
     delete s.h.env.AGENT_WEBHOOK_ALLOW_HOSTS
     try {
       const a = await send('@ai_local 在吗')
-      expect(a.reply.data.agents).toMatchObject([{ agent_id: 'ai_local', status: 'failed', detail: expect.stringMatching(/^webhook_endpoint must be https/) }])
+      expect(a.reply.data.agents).toMatchObject([
+        { agent_id: 'ai_local', status: 'failed', detail: expect.stringMatching(/^webhook_endpoint must be https/) },
+      ])
       expect(server.callsFor('ai_local')).toEqual([])
       expect(a.deliveries[1]!.payload.type).toBe('agent_failed')
     } finally {
@@ -281,6 +391,9 @@ describe('msg.send_group with AI agents', () => {
     const many = Array.from({ length: 21 }, () => ({ content: 'x' }))
     expect((await send('hi', { context_messages: many })).reply.message).toMatch(/^context_messages: /)
     const big = Array.from({ length: 3 }, () => ({ content: 'x'.repeat(15_000) }))
-    expect((await send('hi', { context_messages: big })).reply).toMatchObject({ code: 400, message: expect.stringMatching(/^context_messages: larger than/) })
+    expect((await send('hi', { context_messages: big })).reply).toMatchObject({
+      code: 400,
+      message: expect.stringMatching(/^context_messages: larger than/),
+    })
   })
 })

@@ -11,7 +11,10 @@ describe('msg.send_group', () => {
     const zs = await createAndBind(app, s.h, s.admin, { name: '张三', employee_id: 'emp_zhangsan_001' })
     await createAndBind(app, s.h, s.admin, { name: '李四', employee_id: 'emp_lisi_002' })
     const group_id = await createGroup(app, s.h, zs.clientId, 'XX项目组', ['emp_lisi_002'])
-    const a = await callAction(app, s.h, 'msg.send_group', zs.clientId, { group_id, content: '大家记得更新进度到文档。' })
+    const a = await callAction(app, s.h, 'msg.send_group', zs.clientId, {
+      group_id,
+      content: '大家记得更新进度到文档。',
+    })
     expect([a.status, a.reply.code, a.reply.message]).toEqual([200, 0, 'ok'])
     const data = msgSendGroup.reply.parse(a.reply.data)
     expect(data).toEqual({ msg_id: expect.stringMatching(/^msg_/), group_id, sent_at: expect.any(String) })
@@ -25,7 +28,10 @@ describe('msg.send_group', () => {
       sent_at: data.sent_at,
     })
     // Every message has its own id.
-    const b = await callAction(app, s.h, 'msg.send_group', zs.clientId, { group_id, content: '大家记得更新进度到文档。' })
+    const b = await callAction(app, s.h, 'msg.send_group', zs.clientId, {
+      group_id,
+      content: '大家记得更新进度到文档。',
+    })
     expect(msgSendGroup.reply.parse(b.reply.data).msg_id).not.toBe(data.msg_id)
   })
 
@@ -42,7 +48,13 @@ describe('msg.send_group', () => {
       expect(a.reply.code, content.type).toBe(0)
       expect(groupMessage.parse(a.deliveries[0]!.payload).content).toEqual(content)
     }
-    for (const content of [undefined, '', { type: 'video', body: {} }, { type: 'image', body: { url: 'javascript:alert(1)' } }, 'x'.repeat(CONTENT_MAX_BYTES + 1)]) {
+    for (const content of [
+      undefined,
+      '',
+      { type: 'video', body: {} },
+      { type: 'image', body: { url: 'javascript:alert(1)' } },
+      'x'.repeat(CONTENT_MAX_BYTES + 1),
+    ]) {
       const a = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content })
       expect([a.status, a.reply.code], JSON.stringify(content)?.slice(0, 40)).toEqual([400, 400])
       expect(a.reply.message).toMatch(/^content/)
@@ -58,16 +70,26 @@ describe('msg.send_group', () => {
     const member = await createAndBind(app, s.h, s.admin, { name: 'M', employee_id: 'sg_gate_m' })
     const group_id = await createGroup(app, s.h, owner.clientId, 'Gate', ['sg_gate_m'])
     const refused = await callAction(app, s.h, 'msg.send_group', out.clientId, { group_id, content: 'let me in' })
-    expect([refused.status, refused.reply.code, refused.reply.message, refused.reply.data]).toEqual([403, 403, 'group_id: only members can take part in this group', null])
+    expect([refused.status, refused.reply.code, refused.reply.message, refused.reply.data]).toEqual([
+      403,
+      403,
+      'group_id: only members can take part in this group',
+      null,
+    ])
     expect(refused.deliveries).toEqual([])
     // Org admins manage groups but take part only as members.
     expect((await callAction(app, s.h, 'msg.send_group', s.admin, { group_id, content: 'admin' })).reply.code).toBe(403)
 
-    const unknown = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id: 'grp_sg_none', content: 'hi' })
+    const unknown = await callAction(app, s.h, 'msg.send_group', owner.clientId, {
+      group_id: 'grp_sg_none',
+      content: 'hi',
+    })
     expect([unknown.status, unknown.reply.code, unknown.reply.message]).toEqual([404, 404, 'group_id: no such group'])
     expect(unknown.deliveries).toEqual([])
 
-    expect((await callAction(app, s.h, 'msg.send_group', 'sg_gate_nobody.dev', { group_id, content: 'hi' })).reply.code).toBe(401)
+    expect(
+      (await callAction(app, s.h, 'msg.send_group', 'sg_gate_nobody.dev', { group_id, content: 'hi' })).reply.code,
+    ).toBe(401)
     await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = 'sg_gate_m'`)
     const disabled = await callAction(app, s.h, 'msg.send_group', member.clientId, { group_id, content: 'hi' })
     expect([disabled.reply.code, disabled.reply.message]).toEqual([403, 'employee is disabled'])
@@ -75,8 +97,13 @@ describe('msg.send_group', () => {
 
     // No reply was stored for the refused requests: the same seq_id may be sent again once allowed.
     const seq = nextSeq()
-    expect((await callAction(app, s.h, 'msg.send_group', out.clientId, { group_id, content: 'retry' }, seq)).reply.code).toBe(403)
-    expect((await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['sg_gate_out'] })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'msg.send_group', out.clientId, { group_id, content: 'retry' }, seq)).reply.code,
+    ).toBe(403)
+    expect(
+      (await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id, member_ids: ['sg_gate_out'] })).reply
+        .code,
+    ).toBe(0)
     const retried = await callAction(app, s.h, 'msg.send_group', out.clientId, { group_id, content: 'retry' }, seq)
     expect(retried.reply.code).toBe(0)
     expect(groupMessage.parse(retried.deliveries[0]!.payload).from_employee_id).toBe('sg_gate_out')
@@ -94,17 +121,28 @@ describe('msg.send_group', () => {
     expect(again.deliveries).toEqual(first.deliveries)
     expect(again.deliveries).toHaveLength(1)
     expect(again.deliveries[0]!.payload.content).toBe(secret)
-    const other = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: `${secret}-2` }, seq)
+    const other = await callAction(
+      app,
+      s.h,
+      'msg.send_group',
+      owner.clientId,
+      { group_id, content: `${secret}-2` },
+      seq,
+    )
     expect([other.status, other.reply.code]).toEqual([409, 409])
     expect(other.deliveries).toEqual([])
 
     const structured = { type: 'image', body: { url: `https://cdn.example.com/${seq}-secret.png` } }
-    expect((await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: structured })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: structured })).reply.code,
+    ).toBe(0)
     const tables = await s.h.db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
     expect(tables.rows.length).toBeGreaterThan(0)
     for (const { table_name } of tables.rows) {
       for (const needle of [secret, `${seq}-secret.png`]) {
-        const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM "${table_name}" t WHERE t::text LIKE $1`, [`%${needle}%`])
+        const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM "${table_name}" t WHERE t::text LIKE $1`, [
+          `%${needle}%`,
+        ])
         expect(hit.rows[0].n, `${table_name}: ${needle}`).toBe(0)
       }
     }

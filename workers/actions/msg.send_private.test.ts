@@ -10,7 +10,10 @@ describe('msg.send_private', () => {
   it('replies with msg_id and sent_at and delivers the seed’s payload to the recipient’s inbox', async () => {
     const zs = await createAndBind(app, s.h, s.admin, { name: '张三', employee_id: 'emp_zhangsan_001' })
     await createAndBind(app, s.h, s.admin, { name: '李四', employee_id: 'emp_lisi_002' })
-    const a = await callAction(app, s.h, 'msg.send_private', zs.clientId, { to_employee_id: 'emp_lisi_002', content: '你好，下午会议改到 3 点。' })
+    const a = await callAction(app, s.h, 'msg.send_private', zs.clientId, {
+      to_employee_id: 'emp_lisi_002',
+      content: '你好，下午会议改到 3 点。',
+    })
     expect(a.reply.code).toBe(0)
     const data = msgSendPrivate.reply.parse(a.reply.data)
     expect(data.msg_id).toMatch(/^msg_/)
@@ -32,7 +35,13 @@ describe('msg.send_private', () => {
     const ok = await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'admin', content: img })
     expect(ok.reply.code).toBe(0)
     expect(ok.deliveries[0]!.payload.content).toEqual(img)
-    for (const content of [undefined, '', { type: 'video', body: {} }, { type: 'image', body: { url: 'javascript:alert(1)' } }, 'x'.repeat(CONTENT_MAX_BYTES + 1)]) {
+    for (const content of [
+      undefined,
+      '',
+      { type: 'video', body: {} },
+      { type: 'image', body: { url: 'javascript:alert(1)' } },
+      'x'.repeat(CONTENT_MAX_BYTES + 1),
+    ]) {
       const a = await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'admin', content })
       expect([a.status, a.reply.code], JSON.stringify(content)?.slice(0, 40)).toEqual([400, 400])
       expect(a.reply.message).toMatch(/^content/)
@@ -42,27 +51,51 @@ describe('msg.send_private', () => {
   })
 
   it('404 for an unknown recipient, 403 for a disabled one', async () => {
-    expect((await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'emp_ghost', content: 'hi' })).reply).toMatchObject({ code: 404, message: 'to_employee_id: no such employee' })
+    expect(
+      (await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'emp_ghost', content: 'hi' })).reply,
+    ).toMatchObject({ code: 404, message: 'to_employee_id: no such employee' })
     const d = await createAndBind(app, s.h, s.admin, { name: 'Gone' })
     await s.h.db.query(`UPDATE employee SET status = 'disabled' WHERE employee_id = $1`, [d.employee_id])
-    expect((await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: d.employee_id, content: 'hi' })).reply.code).toBe(403)
+    expect(
+      (await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: d.employee_id, content: 'hi' })).reply
+        .code,
+    ).toBe(403)
   })
 
   it('a repeated request returns the same msg_id and delivery, and the content is stored nowhere', async () => {
     const seq = nextSeq()
     const secret = `secret-content-${seq}`
-    const first = await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'admin', content: secret }, seq)
-    const again = await callAction(app, s.h, 'msg.send_private', s.admin, { to_employee_id: 'admin', content: secret }, seq)
+    const first = await callAction(
+      app,
+      s.h,
+      'msg.send_private',
+      s.admin,
+      { to_employee_id: 'admin', content: secret },
+      seq,
+    )
+    const again = await callAction(
+      app,
+      s.h,
+      'msg.send_private',
+      s.admin,
+      { to_employee_id: 'admin', content: secret },
+      seq,
+    )
     expect(again.reply).toEqual(first.reply)
     expect(again.deliveries).toEqual(first.deliveries)
     const tables = await s.h.db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
     for (const { table_name } of tables.rows) {
-      const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM "${table_name}" t WHERE t::text LIKE $1`, [`%${secret}%`])
+      const hit = await s.h.db.query(`SELECT count(*)::int AS n FROM "${table_name}" t WHERE t::text LIKE $1`, [
+        `%${secret}%`,
+      ])
       expect(hit.rows[0].n, table_name).toBe(0)
     }
   })
 
   it('refuses an unbound sender', async () => {
-    expect((await callAction(app, s.h, 'msg.send_private', 'ghost.dev', { to_employee_id: 'admin', content: 'x' })).reply.code).toBe(401)
+    expect(
+      (await callAction(app, s.h, 'msg.send_private', 'ghost.dev', { to_employee_id: 'admin', content: 'x' })).reply
+        .code,
+    ).toBe(401)
   })
 })

@@ -10,8 +10,19 @@ describe('org.tree', () => {
   it('lists departments and employees in the seed’s shape, to any bound employee', async () => {
     await s.h.db.query(`INSERT INTO department (department_id, name, parent_id, sort_order) VALUES
       ('dept_sales', '销售部', NULL, 1), ('dept_tech', '技术部', NULL, 2), ('dept_east', '华东区', 'dept_sales', 1)`)
-    await callAction(app, s.h, 'employee.create', s.admin, { name: '张三', employee_id: 'emp_zhangsan_001', department_id: 'dept_sales', manager_id: 'admin' })
-    await callAction(app, s.h, 'employee.create', s.admin, { name: '销售小助', employee_id: 'ai_sales_001', department_id: 'dept_sales', is_ai_agent: true, skills_badge: ['⚡实时响应'] })
+    await callAction(app, s.h, 'employee.create', s.admin, {
+      name: '张三',
+      employee_id: 'emp_zhangsan_001',
+      department_id: 'dept_sales',
+      manager_id: 'admin',
+    })
+    await callAction(app, s.h, 'employee.create', s.admin, {
+      name: '销售小助',
+      employee_id: 'ai_sales_001',
+      department_id: 'dept_sales',
+      is_ai_agent: true,
+      skills_badge: ['⚡实时响应'],
+    })
     const reader = await createAndBind(app, s.h, s.admin, { name: 'Reader' })
 
     const a = await callAction(app, s.h, 'org.tree', reader.clientId)
@@ -24,7 +35,13 @@ describe('org.tree', () => {
     ])
     const byId = Object.fromEntries(tree.employees.map((e) => [e.employee_id, e]))
     expect(byId.emp_zhangsan_001).toEqual({
-      employee_id: 'emp_zhangsan_001', name: '张三', department_id: 'dept_sales', manager_id: 'admin', is_ai_agent: false, skills_badge: [], status: 'active',
+      employee_id: 'emp_zhangsan_001',
+      name: '张三',
+      department_id: 'dept_sales',
+      manager_id: 'admin',
+      is_ai_agent: false,
+      skills_badge: [],
+      status: 'active',
     })
     expect(byId.ai_sales_001).toMatchObject({ is_ai_agent: true, skills_badge: ['⚡实时响应'], manager_id: null })
     expect(Object.keys(byId)).toEqual(expect.arrayContaining(['admin', reader.employee_id]))

@@ -39,11 +39,25 @@ export function decide(req: AuthzRequest): AclDecision {
     // client (mosquitto_sub) what another (mosquitto_pub) asked. Never another employee's.
     const [cid, last, ...more] = topic.slice(REPLY_PREFIX.length).split('/')
     const own = cid !== undefined && employeeOfClientId(cid) === employee
-    return own && more.length === 0 && last !== undefined && (last === '+' || levelProblem('seq_id', last) === null) ? allow : deny
+    return own && more.length === 0 && last !== undefined && (last === '+' || levelProblem('seq_id', last) === null)
+      ? allow
+      : deny
   }
-  if (topic === inboxTopic(employee) || topic === profileTopic(employee) || topic === SYSTEM_NOTIFY_TOPIC || topic === STATUS_FILTER) return allow
+  if (
+    topic === inboxTopic(employee) ||
+    topic === profileTopic(employee) ||
+    topic === SYSTEM_NOTIFY_TOPIC ||
+    topic === STATUS_FILTER
+  )
+    return allow
   const parts = topic.split('/')
-  if (parts.length === 3 && parts[0] === 'mchat' && parts[1] === 'status' && levelProblem('client_id', parts[2]!) === null) return allow
+  if (
+    parts.length === 3 &&
+    parts[0] === 'mchat' &&
+    parts[1] === 'status' &&
+    levelProblem('client_id', parts[2]!) === null
+  )
+    return allow
   if (parts.length === 3 && parts[0] === 'mchat' && parts[1] === 'group' && groupIdSchema.safeParse(parts[2]).success) {
     return { result: 'group', employeeId: employee, groupId: parts[2]! }
   }

@@ -1,6 +1,13 @@
 import type { Handler } from 'hono'
 import { jwtVerify } from 'jose'
-import { authnRequest, employeeOfClientId, RELAY_TOKEN, SERVICE_IDENTITY, type AuthnReply, type AuthnRequest } from '../../schema/index.ts'
+import {
+  authnRequest,
+  employeeOfClientId,
+  RELAY_TOKEN,
+  SERVICE_IDENTITY,
+  type AuthnReply,
+  type AuthnRequest,
+} from '../../schema/index.ts'
 import type { AppEnv, Bindings } from '../env.ts'
 import { verifyCredential, verifyOpsCredential } from '../lib/credentials.ts'
 import { openDb } from '../lib/db.ts'
@@ -25,15 +32,23 @@ type Verdict = { ok: true; superuser: boolean } | { ok: false; why: string }
 
 async function check(env: Bindings, { clientid, username, password }: AuthnRequest): Promise<Verdict> {
   if (!username || !password) return { ok: false, why: 'no credentials' }
-  if (username === SERVICE_IDENTITY.relayUsername) return (await isRelay(env, password, clientid)) ? { ok: true, superuser: true } : { ok: false, why: 'bad relay token' }
+  if (username === SERVICE_IDENTITY.relayUsername)
+    return (await isRelay(env, password, clientid))
+      ? { ok: true, superuser: true }
+      : { ok: false, why: 'bad relay token' }
   if (username.startsWith(SERVICE_IDENTITY.opsPrefix)) {
     const name = await verifyOpsCredential(env, password)
-    return name !== null && `${SERVICE_IDENTITY.opsPrefix}${name}` === username && clientid.startsWith(`${username}.`) ? { ok: true, superuser: false } : { ok: false, why: 'bad ops token' }
+    return name !== null && `${SERVICE_IDENTITY.opsPrefix}${name}` === username && clientid.startsWith(`${username}.`)
+      ? { ok: true, superuser: false }
+      : { ok: false, why: 'bad ops token' }
   }
   if (employeeOfClientId(clientid) !== username) return { ok: false, why: 'client id is not the employee’s' }
   const cred = await verifyCredential(env, password)
   if (!cred || cred.employeeId !== username) return { ok: false, why: 'bad password' }
-  const rows = await openDb(env).query('SELECT 1 FROM employee WHERE employee_id = $1 AND status = $2 AND credential_version = $3', [username, 'active', cred.version])
+  const rows = await openDb(env).query(
+    'SELECT 1 FROM employee WHERE employee_id = $1 AND status = $2 AND credential_version = $3',
+    [username, 'active', cred.version],
+  )
   return rows.length === 1 ? { ok: true, superuser: false } : { ok: false, why: 'revoked or disabled' }
 }
 

@@ -12,20 +12,32 @@ const SECRET = 'hook-secret-for-tests-0123456789'
 async function hook(path: string, body: unknown, secret: string | null = SECRET, env: Record<string, unknown> = {}) {
   const res = await app.request(
     path,
-    { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...(secret === null ? {} : { authorization: `Bearer ${secret}` }) } },
+    {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: {
+        'content-type': 'application/json',
+        ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
+      },
+    },
     { ...s.h.env, BROKER_HOOK_SECRET: SECRET, ...env },
   )
   return { status: res.status, body: (await res.json()) as any }
 }
-const authn = (clientid: string, username: string, password: string) => hook(BROKER_HOOK_PATHS.authn, { clientid, username, password })
+const authn = (clientid: string, username: string, password: string) =>
+  hook(BROKER_HOOK_PATHS.authn, { clientid, username, password })
 const authz = (clientid: string, username: string, topic: string, action: 'publish' | 'subscribe') =>
   hook(BROKER_HOOK_PATHS.authz, { clientid, username, topic, action }).then((r) => r.body.result as string)
 
 describe('the broker hooks answer only the broker', () => {
   it('no configured secret → 503, missing or wrong secret → 401, a malformed body → 400', async () => {
-    expect((await hook(BROKER_HOOK_PATHS.authn, { clientid: 'a.b' }, SECRET, { BROKER_HOOK_SECRET: undefined })).status).toBe(503)
+    expect(
+      (await hook(BROKER_HOOK_PATHS.authn, { clientid: 'a.b' }, SECRET, { BROKER_HOOK_SECRET: undefined })).status,
+    ).toBe(503)
     expect((await hook(BROKER_HOOK_PATHS.authn, { clientid: 'a.b' }, null)).status).toBe(401)
-    expect((await hook(BROKER_HOOK_PATHS.authz, { clientid: 'a.b', topic: 't', action: 'publish' }, `${SECRET}x`)).status).toBe(401)
+    expect(
+      (await hook(BROKER_HOOK_PATHS.authz, { clientid: 'a.b', topic: 't', action: 'publish' }, `${SECRET}x`)).status,
+    ).toBe(401)
     expect((await hook(BROKER_HOOK_PATHS.authn, '{nope')).status).toBe(400)
     expect((await hook(BROKER_HOOK_PATHS.authz, { clientid: 'a.b', topic: 't', action: 'read' })).status).toBe(400)
   })
@@ -52,7 +64,11 @@ describe('authn', () => {
   it('rotating credentials refuses the old password, returns a new one once (the same on a replay), and unbinds the clients', async () => {
     const e = await createAndBind(app, s.h, s.admin, { name: 'Rotor', employee_id: 'hk_rotor' })
     const seq = 'rotate-1'
-    const payload = { employee_id: 'hk_rotor', updates: { rotate_credentials: true }, ...(await challengeFor(app, s.h, e.clientId, 'employee.update')) }
+    const payload = {
+      employee_id: 'hk_rotor',
+      updates: { rotate_credentials: true },
+      ...(await challengeFor(app, s.h, e.clientId, 'employee.update')),
+    }
     const r = await callAction(app, s.h, 'employee.update', e.clientId, payload, seq)
     expect(r.reply.code).toBe(0)
     const fresh = r.reply.data.mqtt_connection.mqtt_password as string
@@ -61,7 +77,10 @@ describe('authn', () => {
     expect(r.deliveries).toEqual([]) // nothing of the profile changed
     const again = await callAction(app, s.h, 'employee.update', e.clientId, payload, seq)
     expect(again.reply.data.mqtt_connection.mqtt_password).toBe(fresh)
-    const stored = await s.h.db.query("SELECT reply::text AS r FROM request_reply WHERE client_id = $1 AND seq_id = $2", [e.clientId, seq])
+    const stored = await s.h.db.query(
+      'SELECT reply::text AS r FROM request_reply WHERE client_id = $1 AND seq_id = $2',
+      [e.clientId, seq],
+    )
     expect(stored.rows[0].r).not.toContain(fresh)
 
     expect((await authn('hk_rotor.phone', 'hk_rotor', e.password)).body.result).toBe('deny')
@@ -74,24 +93,46 @@ describe('authn', () => {
   it('rotation is sensitive (needs a challenge) and only for oneself or by an org admin', async () => {
     const e = await createAndBind(app, s.h, s.admin, { name: 'Rot Two', employee_id: 'hk_rot2' })
     const x = await createAndBind(app, s.h, s.admin, { name: 'Rot Three', employee_id: 'hk_rot3' })
-    expect((await callAction(app, s.h, 'employee.update', e.clientId, { employee_id: 'hk_rot2', updates: { rotate_credentials: true } })).reply.code).toBe(403)
-    const other = await callAction(app, s.h, 'employee.update', x.clientId, { employee_id: 'hk_rot2', updates: { rotate_credentials: true }, ...(await challengeFor(app, s.h, x.clientId)) })
+    expect(
+      (
+        await callAction(app, s.h, 'employee.update', e.clientId, {
+          employee_id: 'hk_rot2',
+          updates: { rotate_credentials: true },
+        })
+      ).reply.code,
+    ).toBe(403)
+    const other = await callAction(app, s.h, 'employee.update', x.clientId, {
+      employee_id: 'hk_rot2',
+      updates: { rotate_credentials: true },
+      ...(await challengeFor(app, s.h, x.clientId)),
+    })
     expect(other.reply.code).toBe(403)
-    const byAdmin = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'hk_rot2', updates: { rotate_credentials: true }, ...(await challengeFor(app, s.h, s.admin)) })
+    const byAdmin = await callAction(app, s.h, 'employee.update', s.admin, {
+      employee_id: 'hk_rot2',
+      updates: { rotate_credentials: true },
+      ...(await challengeFor(app, s.h, s.admin)),
+    })
     expect(byAdmin.reply.code).toBe(0)
     expect((await authn('hk_rot2.phone', 'hk_rot2', e.password)).body.result).toBe('deny')
   })
 
   it('a disabled employee is refused', async () => {
     const e = await createAndBind(app, s.h, s.admin, { name: 'Leaver', employee_id: 'hk_leaver' })
-    const r = await callAction(app, s.h, 'employee.update', s.admin, { employee_id: 'hk_leaver', updates: { status: 'disabled' }, ...(await challengeFor(app, s.h, s.admin)) })
+    const r = await callAction(app, s.h, 'employee.update', s.admin, {
+      employee_id: 'hk_leaver',
+      updates: { status: 'disabled' },
+      ...(await challengeFor(app, s.h, s.admin)),
+    })
     expect(r.reply.code).toBe(0)
     expect((await authn('hk_leaver.phone', 'hk_leaver', e.password)).body.result).toBe('deny')
   })
 
   it('the relay is a superuser with a token it signed for its own client id; ops with an ops token', async () => {
     const relay = await brokerLogin(s.h.keys.relayPrivateJwk, 'relay-1')
-    expect((await authn('relay-1', relay.username, relay.current())).body).toEqual({ result: 'allow', is_superuser: true })
+    expect((await authn('relay-1', relay.username, relay.current())).body).toEqual({
+      result: 'allow',
+      is_superuser: true,
+    })
     expect((await authn('relay-2', relay.username, relay.current())).body.result).toBe('deny')
     const ops = await issueOpsCredential(s.h.env, 'alice', 300)
     expect((await authn('ops:alice.cli', 'ops:alice', ops)).body).toEqual({ result: 'allow', is_superuser: false })
@@ -153,11 +194,20 @@ describe('authz (seed 000 §5.2)', () => {
     const gid = await createGroup(app, s.h, owner.clientId, 'hz group', ['hz_owner'])
     const sub = (who: string) => authz(`${who}.phone`, who, `mchat/group/${gid}`, 'subscribe')
     expect([await sub('hz_owner'), await sub('hz_late')]).toEqual(['allow', 'deny'])
-    expect((await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id: gid, member_ids: ['hz_late'] })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'group.member_add', owner.clientId, { group_id: gid, member_ids: ['hz_late'] })).reply
+        .code,
+    ).toBe(0)
     expect(await sub('hz_late')).toBe('allow')
-    expect((await callAction(app, s.h, 'group.member_remove', owner.clientId, { group_id: gid, member_ids: ['hz_late'] })).reply.code).toBe(0)
+    expect(
+      (await callAction(app, s.h, 'group.member_remove', owner.clientId, { group_id: gid, member_ids: ['hz_late'] }))
+        .reply.code,
+    ).toBe(0)
     expect(await sub('hz_late')).toBe('deny')
-    const d = await callAction(app, s.h, 'group.dismiss', owner.clientId, { group_id: gid, ...(await challengeFor(app, s.h, owner.clientId)) })
+    const d = await callAction(app, s.h, 'group.dismiss', owner.clientId, {
+      group_id: gid,
+      ...(await challengeFor(app, s.h, owner.clientId)),
+    })
     expect(d.reply.code).toBe(0)
     expect(await sub('hz_owner')).toBe('deny')
     expect(await authz('hz_owner.phone', 'hz_owner', 'mchat/group/no_such_group', 'subscribe')).toBe('deny')

@@ -28,7 +28,11 @@ export async function serveWorkers(env: Bindings, port = 0, host = '127.0.0.1'):
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  serveWorkers(process.env as unknown as Bindings, Number(process.env.PORT ?? 8787), process.env.HOST ?? '127.0.0.1').then(
+  serveWorkers(
+    process.env as unknown as Bindings,
+    Number(process.env.PORT ?? 8787),
+    process.env.HOST ?? '127.0.0.1',
+  ).then(
     (s) => console.log(`workers listening on ${s.url}`),
     (err: Error) => {
       console.error(err.message)

@@ -4,6 +4,7 @@ import type { Bindings, Caller, RelayCall } from '../env.ts'
 import type { Sql } from './db.ts'
 
 // Queries are built with the request's `sql` and run by the runner in one transaction.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a write of any row shape: its rows are never read
 export type Write = NeonQueryPromise<false, false, any>
 
 export interface ActionContext<A extends ActionName, L> {
@@ -34,7 +35,13 @@ export interface Outcome<A extends ActionName> {
 }
 
 /** Rebuilds deliveries from the request and its reply, the first time and on every replay. */
-export type Derive<A extends ActionName> = (input: RequestOf<A>, data: ReplyOf<A>, caller: Caller, facts: any) => Iterable<Delivery>
+export type Derive<A extends ActionName> = (
+  input: RequestOf<A>,
+  data: ReplyOf<A>,
+  caller: Caller,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- facts are whatever the action's own SQL returned
+  facts: any,
+) => Iterable<Delivery>
 
 export interface ActionHandler<A extends ActionName, L = undefined> {
   action: A
@@ -47,7 +54,10 @@ export interface ActionHandler<A extends ActionName, L = undefined> {
    * When present every attempt is audited: success with `data`, refusal with data null (the
    * runner adds the error). What it returns must hold no secret and no message content.
    */
-  audit?: (input: RequestOf<A>, data: ReplyOf<A> | null) => { params: Record<string, unknown>; operator?: string }
+  audit?: (
+    input: RequestOf<A>,
+    data: ReplyOf<A> | null,
+  ) => { params: Record<string, unknown>; operator?: string | undefined }
   /** Requests that need a spent challenge (seed 000 §6.2): checked after `handle`'s own refusals. */
   sensitive?: (input: RequestOf<A>) => boolean
   /** The form kept for replays, when the reply holds something that must not rest in the database. */
@@ -78,6 +88,7 @@ export interface OneTripHandler<A extends ActionName> {
    */
   gate: (input: RequestOf<A>) => { target: string; allowed: string; params: unknown[]; extra?: string }
   /** Throws the refusal (403/404) that `target` explains. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the row the refusal looked up, shaped by the action
   refuse: (target: any, input: RequestOf<A>) => never
   derive: Derive<A>
   /**
@@ -101,10 +112,14 @@ export interface FollowUpContext<A extends ActionName> {
 /** Streams more deliveries after the first ones, then the reply that replaces the prepared one. */
 export type FollowUp = AsyncIterator<Delivery, Reply | undefined>
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a handler whatever it loads, for the registry
 export type AnyHandler<A extends ActionName> = ActionHandler<A, any> | OneTripHandler<A>
 
 export const defineHandler = <A extends ActionName, L = undefined>(h: ActionHandler<A, L>) => h
-export const defineOneTrip = <A extends ActionName>(h: Omit<OneTripHandler<A>, 'oneTrip'>): OneTripHandler<A> => ({ ...h, oneTrip: true })
+export const defineOneTrip = <A extends ActionName>(h: Omit<OneTripHandler<A>, 'oneTrip'>): OneTripHandler<A> => ({
+  ...h,
+  oneTrip: true,
+})
 
 export const isOneTrip = <A extends ActionName>(h: AnyHandler<A>): h is OneTripHandler<A> => 'oneTrip' in h
 

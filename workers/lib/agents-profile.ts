@@ -1,5 +1,11 @@
 import {
-  agentProfile, describeZodError, GROUP_MAX_MEMBERS, inboxTopic, type AgentProfile, type AgentProfilePatch, type Delivery,
+  agentProfile,
+  describeZodError,
+  GROUP_MAX_MEMBERS,
+  inboxTopic,
+  type AgentProfile,
+  type AgentProfilePatch,
+  type Delivery,
 } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 import { deliver, type Write } from './action.ts'
@@ -61,10 +67,19 @@ export async function loadAutoJoin(sql: Sql, ids: readonly string[]): Promise<Au
  * A new agent joins its auto_join_groups in the creating transaction (after its own row), and is
  * told on its inbox as group.member_add would tell it, so an MQTT-connected agent subscribes.
  */
-export function autoJoin(sql: Sql, employeeId: string, ids: readonly string[], loaded: readonly AutoJoinGroup[], at: string, inviter: string): { writes: Write[]; deliveries: Delivery[] } {
+export function autoJoin(
+  sql: Sql,
+  employeeId: string,
+  ids: readonly string[],
+  loaded: readonly AutoJoinGroup[],
+  at: string,
+  inviter: string,
+): { writes: Write[]; deliveries: Delivery[] } {
   if (ids.length === 0) return { writes: [], deliveries: [] }
   const field = 'agent_profile.auto_join_groups'
-  const groups = [...new Set(ids)].map((id) => loaded.find((g) => g.group_id === id) ?? fail(404, `${field}: no such group: ${id}`))
+  const groups = [...new Set(ids)].map(
+    (id) => loaded.find((g) => g.group_id === id) ?? fail(404, `${field}: no such group: ${id}`),
+  )
   const gone = groups.find((g) => g.dismissed)
   if (gone) fail(404, `${field}: the group was dismissed: ${gone.group_id}`)
   const full = groups.find((g) => g.members >= GROUP_MAX_MEMBERS)
@@ -77,14 +92,20 @@ export function autoJoin(sql: Sql, employeeId: string, ids: readonly string[], l
         `SELECT mchat_check((SELECT count(*) FROM (SELECT 1 FROM chat_group WHERE group_id = ANY($1::text[]) AND dismissed_at IS NULL FOR UPDATE) g) = cardinality($1::text[]), 'group_gone')`,
         [gids],
       ),
-      sql.query(`INSERT INTO group_member (group_id, employee_id, role, joined_at) SELECT g, $2, 'member', $3 FROM unnest($1::text[]) AS g`, [gids, employeeId, at]),
+      sql.query(
+        `INSERT INTO group_member (group_id, employee_id, role, joined_at) SELECT g, $2, 'member', $3 FROM unnest($1::text[]) AS g`,
+        [gids, employeeId, at],
+      ),
       sql.query(
         `SELECT mchat_check(NOT EXISTS (SELECT 1 FROM group_member WHERE group_id = ANY($1::text[]) GROUP BY group_id HAVING count(*) > $2), 'group_full')`,
         [gids, GROUP_MAX_MEMBERS],
       ),
     ],
     deliveries: groups.map((g) =>
-      deliver(inboxTopic(employeeId), notice('member_joined', g.group_id, at, { group_id: g.group_id, group_name: g.name, inviter_id: inviter })),
+      deliver(
+        inboxTopic(employeeId),
+        notice('member_joined', g.group_id, at, { group_id: g.group_id, group_name: g.name, inviter_id: inviter }),
+      ),
     ),
   }
 }
@@ -107,7 +128,12 @@ export async function agentChanges(
   current: { is_ai_agent: boolean; agent_profile: unknown; webhook_secret_version: number },
   env: Bindings,
   employeeId: string,
-): Promise<{ fields: string[]; columns: Array<[string, unknown]>; is_ai_agent: boolean; secret: { webhook_secret: string; webhook_secret_version: number } | null }> {
+): Promise<{
+  fields: string[]
+  columns: Array<[string, unknown]>
+  is_ai_agent: boolean
+  secret: { webhook_secret: string; webhook_secret_version: number } | null
+}> {
   const is_ai_agent = updates.is_ai_agent ?? current.is_ai_agent
   const fields: string[] = []
   const columns: Array<[string, unknown]> = []
@@ -116,7 +142,8 @@ export async function agentChanges(
     columns.push(['is_ai_agent', updates.is_ai_agent])
   }
   if (!is_ai_agent) {
-    if (updates.agent_profile || updates.rotate_webhook_secret) fail(400, 'updates.agent_profile: only AI agents have one (is_ai_agent: true)')
+    if (updates.agent_profile || updates.rotate_webhook_secret)
+      fail(400, 'updates.agent_profile: only AI agents have one (is_ai_agent: true)')
     if (current.agent_profile !== null) columns.push(['agent_profile', null])
     return { fields, columns, is_ai_agent, secret: null }
   }
@@ -126,11 +153,20 @@ export async function agentChanges(
     fields.push('agent_profile')
     columns.push(['agent_profile', JSON.stringify(profile)])
   }
-  if (updates.rotate_webhook_secret && !hasWebhook(profile)) fail(400, `updates.rotate_webhook_secret: ${employeeId} has no webhook_endpoint`)
-  if (!hasWebhook(profile) || (!updates.rotate_webhook_secret && current.is_ai_agent && hasWebhook(current.agent_profile))) {
+  if (updates.rotate_webhook_secret && !hasWebhook(profile))
+    fail(400, `updates.rotate_webhook_secret: ${employeeId} has no webhook_endpoint`)
+  if (
+    !hasWebhook(profile) ||
+    (!updates.rotate_webhook_secret && current.is_ai_agent && hasWebhook(current.agent_profile))
+  ) {
     return { fields, columns, is_ai_agent, secret: null }
   }
   const version = current.webhook_secret_version + 1
   columns.push(['webhook_secret_version', version])
-  return { fields, columns, is_ai_agent, secret: { webhook_secret: await webhookSecret(env, employeeId, version), webhook_secret_version: version } }
+  return {
+    fields,
+    columns,
+    is_ai_agent,
+    secret: { webhook_secret: await webhookSecret(env, employeeId, version), webhook_secret_version: version },
+  }
 }

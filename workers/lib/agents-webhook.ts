@@ -1,6 +1,12 @@
 import { base64url } from 'jose'
 import {
-  AGENT_ANSWER_MAX_BYTES, AGENT_HEADERS, agentAnswer, describeZodError, signAgentCall, type AgentAnswer, type AgentWebhookRequest,
+  AGENT_ANSWER_MAX_BYTES,
+  AGENT_HEADERS,
+  agentAnswer,
+  describeZodError,
+  signAgentCall,
+  type AgentAnswer,
+  type AgentWebhookRequest,
 } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 import { credentialSecret } from './credentials.ts'
@@ -11,7 +17,12 @@ import { credentialSecret } from './credentials.ts'
  */
 
 const hosts = (list: string | undefined) =>
-  new Set((list ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+  new Set(
+    (list ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  )
 
 /**
  * Why MChat must not call `raw`, or null. Only https, and never a literal private, loopback,
@@ -28,9 +39,14 @@ export function webhookAddressProblem(raw: string, allowHosts: string | undefine
   }
   if (url.username || url.password) return 'must not carry credentials'
   const host = url.hostname.toLowerCase().replace(/\.$/, '')
-  if (hosts(allowHosts).has(host)) return url.protocol === 'https:' || url.protocol === 'http:' ? null : 'must be https://'
+  if (hosts(allowHosts).has(host))
+    return url.protocol === 'https:' || url.protocol === 'http:' ? null : 'must be https://'
   if (url.protocol !== 'https:') return 'must be https:// (http:// only for hosts in AGENT_WEBHOOK_ALLOW_HOSTS)'
-  const why = host.startsWith('[') ? ipv6Problem(host.slice(1, -1)) : /^[\d.]+$/.test(host) ? ipv4Problem(v4(host)) : nameProblem(host)
+  const why = host.startsWith('[')
+    ? ipv6Problem(host.slice(1, -1))
+    : /^[\d.]+$/.test(host)
+      ? ipv4Problem(v4(host))
+      : nameProblem(host)
   return why && `refused: ${host} ${why} (for development, list it in AGENT_WEBHOOK_ALLOW_HOSTS)`
 }
 
@@ -76,7 +92,8 @@ function ipv6Problem(v6: string): string | null {
   const embedded = (hi: number, lo: number) => ipv4Problem(hi * 65536 + lo)
   if (g.every((x) => x === 0)) return 'is the unspecified address'
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'is a loopback address'
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) return embedded(g[6]!, g[7]!) ?? 'embeds an IPv4 address'
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0))
+    return embedded(g[6]!, g[7]!) ?? 'embeds an IPv4 address'
   if (g[0] === 0x64 && g[1] === 0xff9b) return embedded(g[6]!, g[7]!) ?? 'is a NAT64 address'
   if (g[0] === 0x2002) return embedded(g[1]!, g[2]!) ?? null
   if ((g[0]! & 0xfe00) === 0xfc00) return 'is a unique-local (private) address'
@@ -95,8 +112,18 @@ const encoder = new TextEncoder()
  * employee.create answers with the same secret, and bumping the version rotates it.
  */
 export async function webhookSecret(env: Bindings, employeeId: string, version: number): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', credentialSecret(env) as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-  const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(`mchat-agent-webhook\u0000${employeeId}\u0000${version}`))
+  const key = await crypto.subtle.importKey(
+    'raw',
+    credentialSecret(env) as Uint8Array<ArrayBuffer>,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    key,
+    encoder.encode(`mchat-agent-webhook\u0000${employeeId}\u0000${version}`),
+  )
   return `whsec_${base64url.encode(new Uint8Array(mac))}`
 }
 
@@ -110,7 +137,13 @@ export type CallResult =
  * One signed POST, bounded by `timeoutMs` (headers and body alike). Never throws: a redirect
  * (which could lead anywhere), an error status, a body too large or not an answer are `failed`.
  */
-export async function callWebhook(url: string, request: AgentWebhookRequest, secret: string, timeoutMs: number, deliveryId: string): Promise<CallResult> {
+export async function callWebhook(
+  url: string,
+  request: AgentWebhookRequest,
+  secret: string,
+  timeoutMs: number,
+  deliveryId: string,
+): Promise<CallResult> {
   const body = JSON.stringify(request)
   const timestamp = Math.floor(Date.now() / 1000)
   const signal = AbortSignal.timeout(Math.max(1, timeoutMs))
@@ -129,7 +162,8 @@ export async function callWebhook(url: string, request: AgentWebhookRequest, sec
       },
     })
     if (res.status === 204) return await discard(res, { kind: 'silent' })
-    if (res.status >= 300 && res.status < 400) return await discard(res, { kind: 'failed', detail: `redirect (HTTP ${res.status}) not followed` })
+    if (res.status >= 300 && res.status < 400)
+      return await discard(res, { kind: 'failed', detail: `redirect (HTTP ${res.status}) not followed` })
     if (!res.ok) return await discard(res, { kind: 'failed', detail: `HTTP ${res.status}` })
     const text = await readCapped(res)
     if (text === null) return { kind: 'failed', detail: `answer larger than ${AGENT_ANSWER_MAX_BYTES} bytes` }
@@ -140,7 +174,9 @@ export async function callWebhook(url: string, request: AgentWebhookRequest, sec
       return { kind: 'failed', detail: 'malformed answer: not JSON' }
     }
     const parsed = agentAnswer.safeParse(json)
-    return parsed.success ? { kind: 'answer', answer: parsed.data } : { kind: 'failed', detail: `malformed answer: ${describeZodError(parsed.error)}` }
+    return parsed.success
+      ? { kind: 'answer', answer: parsed.data }
+      : { kind: 'failed', detail: `malformed answer: ${describeZodError(parsed.error)}` }
   } catch (err) {
     if (signal.aborted) return { kind: 'timeout' }
     const e = err as { cause?: { code?: string }; message?: string }

@@ -6,7 +6,12 @@ import type { Bindings } from '../env.ts'
 
 describe('webhook addresses (SSRF)', () => {
   it('accepts public https addresses', () => {
-    for (const url of ['https://agent.example.com/callback', 'https://93.184.216.34/hook', 'https://[2606:4700::1111]/x', 'https://agent.example.com:8443/a?b=c']) {
+    for (const url of [
+      'https://agent.example.com/callback',
+      'https://93.184.216.34/hook',
+      'https://[2606:4700::1111]/x',
+      'https://agent.example.com:8443/a?b=c',
+    ]) {
       expect(webhookAddressProblem(url, undefined), url).toBeNull()
     }
   })
@@ -79,10 +84,21 @@ describe('webhook signatures', () => {
     const signature = await signAgentCall(secret, ts, body)
     expect(signature).toMatch(/^v1=[0-9a-f]{64}$/)
     expect(await verifyAgentCall(secret, { timestamp: String(ts), signature }, body, now)).toBe(true)
-    expect(await verifyAgentCall(secret, { timestamp: String(ts), signature }, body.replace('查', '改'), now)).toBe(false)
-    expect(await verifyAgentCall(await webhookSecret(env, 'ai_a', 2), { timestamp: String(ts), signature }, body, now)).toBe(false)
+    expect(await verifyAgentCall(secret, { timestamp: String(ts), signature }, body.replace('查', '改'), now)).toBe(
+      false,
+    )
+    expect(
+      await verifyAgentCall(await webhookSecret(env, 'ai_a', 2), { timestamp: String(ts), signature }, body, now),
+    ).toBe(false)
     expect(await verifyAgentCall(secret, { timestamp: String(ts + 1), signature }, body, now)).toBe(false)
-    expect(await verifyAgentCall(secret, { timestamp: String(ts), signature }, body, now + (AGENT_SIGNATURE_TOLERANCE_S + 5) * 1000)).toBe(false)
+    expect(
+      await verifyAgentCall(
+        secret,
+        { timestamp: String(ts), signature },
+        body,
+        now + (AGENT_SIGNATURE_TOLERANCE_S + 5) * 1000,
+      ),
+    ).toBe(false)
     expect(await verifyAgentCall(secret, { timestamp: null, signature }, body, now)).toBe(false)
     expect(await verifyAgentCall(secret, { timestamp: String(ts), signature: 'v1=00' }, body, now)).toBe(false)
   })
@@ -93,15 +109,25 @@ describe('triggers', () => {
     employee_id,
     name,
     secret_version: 1,
-    profile: { capabilities: [], trigger_keywords, response_timeout: 15, ...(webhook ? { webhook_endpoint: `https://a.example.com/${employee_id}` } : {}) },
+    profile: {
+      capabilities: [],
+      trigger_keywords,
+      response_timeout: 15,
+      ...(webhook ? { webhook_endpoint: `https://a.example.com/${employee_id}` } : {}),
+    },
   })
   const sales = row('ai_sales_001', '销售小助', ['查订单', 'Order Status'])
   const hr = row('ai_hr', 'HR Bot', ['请假'])
-  const ids = (t: ReturnType<typeof findTriggers>) => t.map((x) => [x.agent.employee_id, x.trigger.type, x.trigger.keyword])
+  const ids = (t: ReturnType<typeof findTriggers>) =>
+    t.map((x) => [x.agent.employee_id, x.trigger.type, x.trigger.keyword])
 
   it('a keyword (any letter case) reaches the agent; several agents may be triggered by one message', () => {
-    expect(ids(findTriggers('帮我查订单 SO-1001', [sales, hr], { callerIsAgent: false }))).toEqual([['ai_sales_001', 'keyword', '查订单']])
-    expect(ids(findTriggers('what is my ORDER STATUS?', [sales], { callerIsAgent: false }))).toEqual([['ai_sales_001', 'keyword', 'Order Status']])
+    expect(ids(findTriggers('帮我查订单 SO-1001', [sales, hr], { callerIsAgent: false }))).toEqual([
+      ['ai_sales_001', 'keyword', '查订单'],
+    ])
+    expect(ids(findTriggers('what is my ORDER STATUS?', [sales], { callerIsAgent: false }))).toEqual([
+      ['ai_sales_001', 'keyword', 'Order Status'],
+    ])
     expect(ids(findTriggers('查订单，顺便请假', [sales, hr], { callerIsAgent: false }))).toEqual([
       ['ai_sales_001', 'keyword', '查订单'],
       ['ai_hr', 'keyword', '请假'],
@@ -110,19 +136,36 @@ describe('triggers', () => {
   })
 
   it('an @employee_id needs a boundary; an @name matches in any case; the recipient of a private message always', () => {
-    expect(ids(findTriggers('@ai_sales_001，在吗', [sales], { callerIsAgent: false }))).toEqual([['ai_sales_001', 'mention', undefined]])
+    expect(ids(findTriggers('@ai_sales_001，在吗', [sales], { callerIsAgent: false }))).toEqual([
+      ['ai_sales_001', 'mention', undefined],
+    ])
     expect(findTriggers('@ai_sales_0012 在吗', [sales], { callerIsAgent: false })).toEqual([])
-    expect(ids(findTriggers('@hr bot 我想请假', [hr], { callerIsAgent: true }))).toEqual([['ai_hr', 'mention', undefined]])
-    expect(ids(findTriggers('你好', [sales], { recipient: 'ai_sales_001', callerIsAgent: false }))).toEqual([['ai_sales_001', 'private', undefined]])
+    expect(ids(findTriggers('@hr bot 我想请假', [hr], { callerIsAgent: true }))).toEqual([
+      ['ai_hr', 'mention', undefined],
+    ])
+    expect(ids(findTriggers('你好', [sales], { recipient: 'ai_sales_001', callerIsAgent: false }))).toEqual([
+      ['ai_sales_001', 'private', undefined],
+    ])
   })
 
   it('an agent’s message triggers others only by mention or addressing them, never by keyword', () => {
     expect(findTriggers('查订单', [sales], { callerIsAgent: true })).toEqual([])
-    expect(ids(findTriggers('@销售小助 查订单', [sales], { callerIsAgent: true }))).toEqual([['ai_sales_001', 'mention', undefined]])
+    expect(ids(findTriggers('@销售小助 查订单', [sales], { callerIsAgent: true }))).toEqual([
+      ['ai_sales_001', 'mention', undefined],
+    ])
   })
 
   it('skips agents without a usable webhook profile', () => {
-    expect(findTriggers('@ai_x 查订单', [{ ...row('ai_x', 'X', ['查订单'], false) }, { employee_id: 'ai_y', name: 'Y', secret_version: 1, profile: 'broken' }], { callerIsAgent: false })).toEqual([])
+    expect(
+      findTriggers(
+        '@ai_x 查订单',
+        [
+          { ...row('ai_x', 'X', ['查订单'], false) },
+          { employee_id: 'ai_y', name: 'Y', secret_version: 1, profile: 'broken' },
+        ],
+        { callerIsAgent: false },
+      ),
+    ).toEqual([])
   })
 
   it('mention tokens carry only what follows each @', () => {
@@ -133,9 +176,18 @@ describe('triggers', () => {
 
 describe('sensitive-word filter', () => {
   it('masks each blocked word, whatever its case, one * per character, in text messages and file names', () => {
-    expect(maskWords('内部价 8 折，INTERNAL only', '内部价, internal')).toEqual({ content: '*** 8 折，******** only', masked: 2 })
-    expect(maskWords({ type: 'text', body: { text: '内部价' } }, '内部价\n其他')).toEqual({ content: { type: 'text', body: { text: '***' } }, masked: 1 })
-    expect(maskWords({ type: 'file', body: { url: 'https://x.example.com/f', name: '内部价.pdf', size: 1 } }, '内部价').content).toMatchObject({ body: { name: '***.pdf' } })
+    expect(maskWords('内部价 8 折，INTERNAL only', '内部价, internal')).toEqual({
+      content: '*** 8 折，******** only',
+      masked: 2,
+    })
+    expect(maskWords({ type: 'text', body: { text: '内部价' } }, '内部价\n其他')).toEqual({
+      content: { type: 'text', body: { text: '***' } },
+      masked: 1,
+    })
+    expect(
+      maskWords({ type: 'file', body: { url: 'https://x.example.com/f', name: '内部价.pdf', size: 1 } }, '内部价')
+        .content,
+    ).toMatchObject({ body: { name: '***.pdf' } })
     expect(maskWords('a.b (c)', 'a.b,(c)')).toEqual({ content: '*** ***', masked: 2 })
     expect(maskWords('nothing here', undefined)).toEqual({ content: 'nothing here', masked: 0 })
   })

@@ -1,6 +1,21 @@
 import {
-  AGENT_CALL_BUDGET_MS, AGENT_MAX_HOPS, AGENT_MAX_PER_MESSAGE, AGENT_RESPONSE_TIMEOUT, AGENT_TIMEOUT_MESSAGE, CONTEXT_MESSAGES_MAX, groupTopic, inboxTopic, newId, ok,
-  type AgentOutcome, type AgentTriggerType, type AgentWebhookRequest, type ContextMessage, type Delivery, type MessageContent, type Reply,
+  AGENT_CALL_BUDGET_MS,
+  AGENT_MAX_HOPS,
+  AGENT_MAX_PER_MESSAGE,
+  AGENT_RESPONSE_TIMEOUT,
+  AGENT_TIMEOUT_MESSAGE,
+  CONTEXT_MESSAGES_MAX,
+  groupTopic,
+  inboxTopic,
+  newId,
+  ok,
+  type AgentOutcome,
+  type AgentTriggerType,
+  type AgentWebhookRequest,
+  type ContextMessage,
+  type Delivery,
+  type MessageContent,
+  type Reply,
 } from '../../schema/index.ts'
 import type { Caller } from '../env.ts'
 import { deliver, type FollowUp, type FollowUpContext } from './action.ts'
@@ -45,7 +60,9 @@ function toAgent(row: AgentRow): Agent | null {
     name: row.name,
     webhook: p.webhook_endpoint,
     timeoutS: timeout > 0 ? timeout : AGENT_RESPONSE_TIMEOUT.default,
-    keywords: Array.isArray(p.trigger_keywords) ? p.trigger_keywords.filter((k): k is string => typeof k === 'string') : [],
+    keywords: Array.isArray(p.trigger_keywords)
+      ? p.trigger_keywords.filter((k): k is string => typeof k === 'string')
+      : [],
     secretVersion: row.secret_version,
   }
 }
@@ -59,7 +76,9 @@ const extraJson = (where: string) =>
      (SELECT coalesce(json_agg(${AGENT_JSON} ORDER BY e.employee_id), '[]'::json) FROM employee e WHERE ${CALLABLE} AND ${where}))`
 
 /** The gate's `extra` for a group ($6): its member agents. Nothing of the message goes to the database. */
-export const groupAgentsSql = extraJson('EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = $6 AND m.employee_id = e.employee_id)')
+export const groupAgentsSql = extraJson(
+  'EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = $6 AND m.employee_id = e.employee_id)',
+)
 
 /**
  * The gate's `extra` for a private message to $6: the recipient if it is an agent, and agents an
@@ -104,7 +123,11 @@ export interface Trigger {
  * trigger_keywords it contains. Candidates come from the database already limited to callable
  * agents in reach (the group's members; for a private message the recipient and those mentioned).
  */
-export function findTriggers(text: string, rows: AgentRow[], o: { recipient?: string; callerIsAgent: boolean }): Array<{ agent: Agent; trigger: Trigger }> {
+export function findTriggers(
+  text: string,
+  rows: AgentRow[],
+  o: { recipient?: string; callerIsAgent: boolean },
+): Array<{ agent: Agent; trigger: Trigger }> {
   const lower = text.toLowerCase()
   const found: Array<{ agent: Agent; trigger: Trigger }> = []
   for (const row of rows) {
@@ -123,8 +146,14 @@ export function findTriggers(text: string, rows: AgentRow[], o: { recipient?: st
 }
 
 /** Masks each of AGENT_BLOCKED_WORDS (case-insensitive) with one `*` per character. */
-export function maskWords(content: MessageContent, blocked: string | undefined): { content: MessageContent; masked: number } {
-  const words = (blocked ?? '').split(/[,\n]/).map((w) => w.trim()).filter(Boolean)
+export function maskWords(
+  content: MessageContent,
+  blocked: string | undefined,
+): { content: MessageContent; masked: number } {
+  const words = (blocked ?? '')
+    .split(/[,\n]/)
+    .map((w) => w.trim())
+    .filter(Boolean)
   if (words.length === 0) return { content, masked: 0 }
   const pattern = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'giu')
   let masked = 0
@@ -138,7 +167,8 @@ export function maskWords(content: MessageContent, blocked: string | undefined):
     const body = typeof content.body === 'string' ? mask(content.body) : { text: mask(content.body.text) }
     return { content: { ...content, body }, masked }
   }
-  if (content.type === 'file') return { content: { ...content, body: { ...content.body, name: mask(content.body.name) } }, masked }
+  if (content.type === 'file')
+    return { content: { ...content, body: { ...content.body, name: mask(content.body.name) } }, masked }
   return { content, masked }
 }
 
@@ -157,9 +187,16 @@ interface AgentFacts {
 }
 
 /** The conversation's topic: the group, or the asker's own inbox for a private chat. */
-const topicOf = (conv: Conversation, caller: Caller) => (conv.type === 'group' ? groupTopic(conv.group_id!) : inboxTopic(caller.employee_id))
+const topicOf = (conv: Conversation, caller: Caller) =>
+  conv.type === 'group' ? groupTopic(conv.group_id!) : inboxTopic(caller.employee_id)
 
-function handoffNotice(h: AgentFacts['handoffs'][number], conv: Conversation, caller: Caller, msg: { msg_id: string; sent_at: string }, content: MessageContent): Delivery {
+function handoffNotice(
+  h: AgentFacts['handoffs'][number],
+  conv: Conversation,
+  caller: Caller,
+  msg: { msg_id: string; sent_at: string },
+  content: MessageContent,
+): Delivery {
   return deliver(
     inboxTopic(h.to),
     notice('agent_handoff', `${msg.msg_id}_${h.hop}_${h.agent_id}`, h.at, {
@@ -175,7 +212,13 @@ function handoffNotice(h: AgentFacts['handoffs'][number], conv: Conversation, ca
 }
 
 /** On a replay: the notices and handoffs of the first time, the same ids (agents are not called again). */
-export function* agentReplay(conv: Conversation, caller: Caller, msg: { msg_id: string; sent_at: string }, content: MessageContent, facts: unknown): Generator<Delivery> {
+export function* agentReplay(
+  conv: Conversation,
+  caller: Caller,
+  msg: { msg_id: string; sent_at: string },
+  content: MessageContent,
+  facts: unknown,
+): Generator<Delivery> {
   const f = facts as AgentFacts | null
   if (!f?.notices) return
   yield* f.notices
@@ -185,7 +228,10 @@ export function* agentReplay(conv: Conversation, caller: Caller, msg: { msg_id: 
 const AGENT_ROW_SQL = `SELECT employee_id, name, is_ai_agent, status, agent_profile AS profile, webhook_secret_version AS secret_version FROM employee WHERE employee_id = $1`
 
 async function lookup(sql: Sql, id: string): Promise<(AgentRow & { is_ai_agent: boolean; status: string }) | null> {
-  return ((await sql.query(AGENT_ROW_SQL, [id]))[0] as (AgentRow & { is_ai_agent: boolean; status: string }) | undefined) ?? null
+  return (
+    ((await sql.query(AGENT_ROW_SQL, [id]))[0] as (AgentRow & { is_ai_agent: boolean; status: string }) | undefined) ??
+    null
+  )
 }
 
 /**
@@ -198,23 +244,33 @@ async function lookup(sql: Sql, id: string): Promise<(AgentRow & { is_ai_agent: 
 export function agentFollowUp<A extends SendAction>(ctx: FollowUpContext<A>, conv: Conversation): FollowUp | null {
   const extra = ctx.extra as { caller_is_agent: boolean; agents: AgentRow[] } | null
   if (!extra || extra.agents.length === 0) return null
-  const triggered = findTriggers(textOf(ctx.input.content), extra.agents, { ...(conv.to ? { recipient: conv.to } : {}), callerIsAgent: extra.caller_is_agent })
+  const triggered = findTriggers(textOf(ctx.input.content), extra.agents, {
+    ...(conv.to ? { recipient: conv.to } : {}),
+    callerIsAgent: extra.caller_is_agent,
+  })
   if (triggered.length === 0) return null
   return run(ctx, conv, triggered)
 }
 
-async function* run<A extends SendAction>(ctx: FollowUpContext<A>, conv: Conversation, triggered: Array<{ agent: Agent; trigger: Trigger }>): AsyncGenerator<Delivery, Reply> {
+async function* run<A extends SendAction>(
+  ctx: FollowUpContext<A>,
+  conv: Conversation,
+  triggered: Array<{ agent: Agent; trigger: Trigger }>,
+): AsyncGenerator<Delivery, Reply> {
   const { input, caller, call, env, sql } = ctx
   const data = ctx.data as { msg_id: string; sent_at: string }
   const deadline = Date.now() + AGENT_CALL_BUDGET_MS
   const topic = topicOf(conv, caller)
-  const chains: AgentOutcome[][] = triggered.map(({ agent, trigger }) => [{ agent_id: agent.employee_id, trigger: trigger.type, hop: 1, status: 'pending' }])
+  const chains: AgentOutcome[][] = triggered.map(({ agent, trigger }) => [
+    { agent_id: agent.employee_id, trigger: trigger.type, hop: 1, status: 'pending' },
+  ])
   const facts: AgentFacts = { notices: [], handoffs: [] }
   const store = (reply: Reply, withFacts: boolean) =>
     sql
-      .query(`UPDATE request_reply SET reply = $3::jsonb${withFacts ? ', facts = $4::jsonb' : ''} WHERE client_id = $1 AND seq_id = $2`, [
-        call.clientId, call.seqId, JSON.stringify(reply), ...(withFacts ? [JSON.stringify(facts)] : []),
-      ])
+      .query(
+        `UPDATE request_reply SET reply = $3::jsonb${withFacts ? ', facts = $4::jsonb' : ''} WHERE client_id = $1 AND seq_id = $2`,
+        [call.clientId, call.seqId, JSON.stringify(reply), ...(withFacts ? [JSON.stringify(facts)] : [])],
+      )
       .catch((err: Error) => console.error(`storing the agents' outcome failed: ${err.message}`))
   // A repeat that comes while the agents work hears they are pending, and calls nobody.
   const marked = store(ok({ ...ctx.data, agents: chains.flat() }), false)
@@ -225,8 +281,19 @@ async function* run<A extends SendAction>(ctx: FollowUpContext<A>, conv: Convers
     out.push(d)
     wake?.()
   }
-  const notify = (type: 'agent_timeout' | 'agent_rate_limited' | 'agent_failed' | 'agent_chain_limit', agentId: string, hop: number, detail?: string) => {
-    const body = { agent_id: agentId, msg_id: data.msg_id, conversation_type: conv.type, ...(conv.group_id ? { group_id: conv.group_id } : {}), ...(detail ? { detail } : {}) }
+  const notify = (
+    type: 'agent_timeout' | 'agent_rate_limited' | 'agent_failed' | 'agent_chain_limit',
+    agentId: string,
+    hop: number,
+    detail?: string,
+  ) => {
+    const body = {
+      agent_id: agentId,
+      msg_id: data.msg_id,
+      conversation_type: conv.type,
+      ...(conv.group_id ? { group_id: conv.group_id } : {}),
+      ...(detail ? { detail } : {}),
+    }
     const d = deliver(topic, notice(type, `${data.msg_id}_${hop}_${agentId}`, new Date().toISOString(), body))
     facts.notices.push(d)
     emit(d)
@@ -252,12 +319,29 @@ async function* run<A extends SendAction>(ctx: FollowUpContext<A>, conv: Convers
     const verdict = await checkRateLimit(env, 'agent', agent.employee_id, call.action)
     if (!verdict.allowed) {
       notify('agent_rate_limited', agent.employee_id, hop)
-      return { outcome: { ...base, status: 'rate_limited', ...(verdict.reason === 'limited' ? {} : { detail: 'rate limiter unavailable' }) } as AgentOutcome }
+      return {
+        outcome: {
+          ...base,
+          status: 'rate_limited',
+          ...(verdict.reason === 'limited' ? {} : { detail: 'rate limiter unavailable' }),
+        } as AgentOutcome,
+      }
     }
-    const request: AgentWebhookRequest = { event: 'message', agent_id: agent.employee_id, trigger, hop, max_hops: AGENT_MAX_HOPS, message, context_messages: context }
+    const request: AgentWebhookRequest = {
+      event: 'message',
+      agent_id: agent.employee_id,
+      trigger,
+      hop,
+      max_hops: AGENT_MAX_HOPS,
+      message,
+      context_messages: context,
+    }
     const timeoutMs = Math.min(agent.timeoutS * 1000, deadline - Date.now())
     const secret = await webhookSecret(env, agent.employee_id, agent.secretVersion)
-    const result = timeoutMs > 0 ? await callWebhook(agent.webhook, request, secret, timeoutMs, `${data.msg_id}.${hop}.${agent.employee_id}`) : ({ kind: 'timeout' } as const)
+    const result =
+      timeoutMs > 0
+        ? await callWebhook(agent.webhook, request, secret, timeoutMs, `${data.msg_id}.${hop}.${agent.employee_id}`)
+        : ({ kind: 'timeout' } as const)
     if (result.kind === 'timeout') {
       notify('agent_timeout', agent.employee_id, hop)
       return { outcome: { ...base, status: 'timeout' } as AgentOutcome }
@@ -275,8 +359,21 @@ async function* run<A extends SendAction>(ctx: FollowUpContext<A>, conv: Convers
       const reply = { msg_id: newId('msg'), sent_at: new Date().toISOString() }
       emit(
         conv.type === 'group'
-          ? deliver(topic, { msg_id: reply.msg_id, group_id: conv.group_id, from_employee_id: agent.employee_id, content, sent_at: reply.sent_at })
-          : deliver(topic, { msg_id: reply.msg_id, type: 'private', from_employee_id: agent.employee_id, to_employee_id: caller.employee_id, content, sent_at: reply.sent_at }),
+          ? deliver(topic, {
+              msg_id: reply.msg_id,
+              group_id: conv.group_id,
+              from_employee_id: agent.employee_id,
+              content,
+              sent_at: reply.sent_at,
+            })
+          : deliver(topic, {
+              msg_id: reply.msg_id,
+              type: 'private',
+              from_employee_id: agent.employee_id,
+              to_employee_id: caller.employee_id,
+              content,
+              sent_at: reply.sent_at,
+            }),
       )
       outcome.msg_id = reply.msg_id
       if (masked > 0) outcome.masked = masked
@@ -352,7 +449,9 @@ async function* run<A extends SendAction>(ctx: FollowUpContext<A>, conv: Convers
 
   const agents = chains.flat()
   const done = { ...ctx.data, agents }
-  const reply: Reply = agents.some((o) => o.status === 'timeout') ? { code: 504, message: AGENT_TIMEOUT_MESSAGE, data: done } : ok(done)
+  const reply: Reply = agents.some((o) => o.status === 'timeout')
+    ? { code: 504, message: AGENT_TIMEOUT_MESSAGE, data: done }
+    : ok(done)
   await marked
   await store(reply, true)
   return reply

@@ -17,10 +17,16 @@ describe('answer', () => {
     expect(built).toBeLessThan(2000)
     const decoder = new TextDecoder()
     let text = decoder.decode(first.value, { stream: true })
-    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true })
-    const lines = text.trim().split('\n').map((l) => answerLine.parse(JSON.parse(l)))
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      text += decoder.decode(r.value, { stream: true })
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => answerLine.parse(JSON.parse(l)))
     expect(lines).toHaveLength(2001)
-    expect(lines.slice(0, 2000).map((l) => (l.kind === 'delivery' ? l.topic : null))).toEqual(Array.from({ length: 2000 }, (_, i) => `mchat/inbox/e${i}`))
+    expect(lines.slice(0, 2000).map((l) => (l.kind === 'delivery' ? l.topic : null))).toEqual(
+      Array.from({ length: 2000 }, (_, i) => `mchat/inbox/e${i}`),
+    )
     expect(lines[2000]).toEqual({ kind: 'reply', code: 0, message: 'ok', data: { done: true } })
   })
 
@@ -31,7 +37,12 @@ describe('answer', () => {
       return { code: 504, message: 'Agent 响应超时', data: { msg_id: 'm1' } }
     }
     const text = await answer([{ topic: 'mchat/group/g', payload: { n: 1 } }], ok({ msg_id: 'm1' }), later()).text()
-    expect(text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { kind: 'delivery', topic: 'mchat/group/g', payload: { n: 1 } },
       { kind: 'delivery', topic: 'mchat/group/g', payload: { n: 2 } },
       { kind: 'reply', code: 504, message: 'Agent 响应超时', data: { msg_id: 'm1' } },
@@ -46,7 +57,12 @@ describe('answer', () => {
     const err = console.error
     console.error = () => {}
     try {
-      expect((await answer([], ok(1), broken()).text()).trim().split('\n').map((l) => JSON.parse(l).kind + (JSON.parse(l).code ?? ''))).toEqual(['delivery', 'reply500'])
+      expect(
+        (await answer([], ok(1), broken()).text())
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).kind + (JSON.parse(l).code ?? '')),
+      ).toEqual(['delivery', 'reply500'])
     } finally {
       console.error = err
     }

@@ -33,7 +33,10 @@ export function brokerApi(env: Bindings): BrokerApi | null {
   const list = async (path: string): Promise<Array<{ clientid: string }>> => {
     const out: Array<{ clientid: string }> = []
     for (let page = 1; ; page++) {
-      const r = (await call('GET', `${path}&limit=${PAGE}&page=${page}`)) as { data: Array<{ clientid: string }>; meta?: { hasnext?: boolean } } | null
+      const r = (await call('GET', `${path}&limit=${PAGE}&page=${page}`)) as {
+        data: Array<{ clientid: string }>
+        meta?: { hasnext?: boolean }
+      } | null
       if (!r) return out
       out.push(...r.data)
       if (!r.meta?.hasnext) return out
@@ -44,11 +47,15 @@ export function brokerApi(env: Bindings): BrokerApi | null {
       const wanted = new Set(employeeIds)
       const subs = await list(`/api/v5/subscriptions?topic=${encodeURIComponent(topic)}`)
       const hit = subs.filter((s) => wanted.has(employeeOfClientId(s.clientid) ?? ''))
-      await Promise.all(hit.map((s) => call('POST', `/api/v5/clients/${encodeURIComponent(s.clientid)}/unsubscribe`, { topic })))
+      await Promise.all(
+        hit.map((s) => call('POST', `/api/v5/clients/${encodeURIComponent(s.clientid)}/unsubscribe`, { topic })),
+      )
       return hit.length
     },
     async disconnectEmployee(employeeId, keep) {
-      const clients = (await list(`/api/v5/clients?username=${encodeURIComponent(employeeId)}`)).filter((cl) => cl.clientid !== keep)
+      const clients = (await list(`/api/v5/clients?username=${encodeURIComponent(employeeId)}`)).filter(
+        (cl) => cl.clientid !== keep,
+      )
       await Promise.all(clients.map((cl) => call('DELETE', `/api/v5/clients/${encodeURIComponent(cl.clientid)}`)))
       return clients.length
     },

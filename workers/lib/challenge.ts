@@ -18,7 +18,13 @@ export function challengeTtl(env: Bindings): number {
  * with the same token without the token resting in the database (only its hash does).
  */
 export async function challengeToken(env: Bindings, challengeId: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', credentialSecret(env) as Uint8Array<ArrayBuffer>, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const key = await crypto.subtle.importKey(
+    'raw',
+    credentialSecret(env) as Uint8Array<ArrayBuffer>,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  )
   const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`challenge:${challengeId}`))
   return base64url.encode(new Uint8Array(mac))
 }
@@ -42,5 +48,7 @@ export async function spendChallenge(
     fail(403, `challenge: ${action} is sensitive, send auth.challenge first and pass its challenge_id and token`)
   }
   const hash = await tokenHash(input.token)
-  return { write: sql.query('SELECT consume_challenge($1, $2, $3, $4)', [input.challenge_id, employeeId, hash, action]) }
+  return {
+    write: sql.query('SELECT consume_challenge($1, $2, $3, $4)', [input.challenge_id, employeeId, hash, action]),
+  }
 }

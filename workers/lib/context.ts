@@ -41,11 +41,25 @@ export function storeReply(sql: Sql, call: RelayCall, reply: Reply, deliveries: 
   return sql.query(
     `INSERT INTO request_reply (client_id, seq_id, action, body_hash, reply, deliveries, facts)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb)`,
-    [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(reply), JSON.stringify(deliveries), facts === undefined ? null : JSON.stringify(facts)],
+    [
+      call.clientId,
+      call.seqId,
+      call.action,
+      call.bodyHash,
+      JSON.stringify(reply),
+      JSON.stringify(deliveries),
+      facts === undefined ? null : JSON.stringify(facts),
+    ],
   )
 }
 
-export function auditWrite(sql: Sql, call: RelayCall, operator: string | null, params: Record<string, unknown>, code: number) {
+export function auditWrite(
+  sql: Sql,
+  call: RelayCall,
+  operator: string | null,
+  params: Record<string, unknown>,
+  code: number,
+) {
   return sql.query(
     'INSERT INTO audit_log (operator_employee_id, client_id, action, params, result_code) VALUES ($1, $2, $3, $4::jsonb, $5)',
     [operator, call.clientId, call.action, JSON.stringify(params, withoutNul), code],

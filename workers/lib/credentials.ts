@@ -28,9 +28,16 @@ export function issueCredential(env: Bindings, employeeId: string, version: numb
     .sign(credentialSecret(env))
 }
 
-export async function verifyCredential(env: Bindings, token: string): Promise<{ employeeId: string; version: number } | null> {
+export async function verifyCredential(
+  env: Bindings,
+  token: string,
+): Promise<{ employeeId: string; version: number } | null> {
   try {
-    const { payload } = await jwtVerify(token, credentialSecret(env), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })
+    const { payload } = await jwtVerify(token, credentialSecret(env), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ['HS256'],
+    })
     if (typeof payload.sub !== 'string' || typeof payload.cv !== 'number') return null
     return { employeeId: payload.sub, version: payload.cv }
   } catch (err) {
@@ -51,7 +58,11 @@ export function mqttConnection(env: Bindings, employeeId: string, password: stri
 }
 
 /** An ops identity's MQTT password (`ops:<name>`): it may use mchat/ops/… and nothing else. */
-export function issueOpsCredential(env: Pick<Bindings, 'CREDENTIAL_SECRET'>, name: string, ttlSeconds: number): Promise<string> {
+export function issueOpsCredential(
+  env: Pick<Bindings, 'CREDENTIAL_SECRET'>,
+  name: string,
+  ttlSeconds: number,
+): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(ISSUER)
@@ -64,7 +75,12 @@ export function issueOpsCredential(env: Pick<Bindings, 'CREDENTIAL_SECRET'>, nam
 
 export async function verifyOpsCredential(env: Bindings, token: string): Promise<string | null> {
   try {
-    const { payload } = await jwtVerify(token, credentialSecret(env), { issuer: ISSUER, audience: SERVICE_IDENTITY.opsAudience, algorithms: ['HS256'], requiredClaims: ['exp'] })
+    const { payload } = await jwtVerify(token, credentialSecret(env), {
+      issuer: ISSUER,
+      audience: SERVICE_IDENTITY.opsAudience,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp'],
+    })
     return typeof payload.sub === 'string' ? payload.sub : null
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('CREDENTIAL_SECRET')) throw err

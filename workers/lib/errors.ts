@@ -55,7 +55,12 @@ export function isDbUnavailable(err: unknown): boolean {
 /** What any error becomes on the wire: the reply code and message, and data for an ActionError. */
 export function errorReply(err: unknown): { code: ErrorCode; message: string; data: unknown } {
   const known = err instanceof HTTPException ? err : dbErrorToHttp(err)
-  if (known) return { code: known.status as ErrorCode, message: known.message, data: known instanceof ActionError ? known.data : null }
+  if (known)
+    return {
+      code: known.status as ErrorCode,
+      message: known.message,
+      data: known instanceof ActionError ? known.data : null,
+    }
   if (isDbUnavailable(err)) return { code: 503, message: 'database unavailable', data: null }
   return { code: 500, message: 'internal error', data: null }
 }

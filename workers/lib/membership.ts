@@ -5,7 +5,8 @@ import { fail } from './errors.ts'
  * whether the group exists, is dismissed and has the caller as a member; only a live group's
  * members are allowed.
  */
-const MEMBER = 'EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = g.group_id AND m.employee_id = (SELECT employee_id FROM caller))'
+const MEMBER =
+  'EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = g.group_id AND m.employee_id = (SELECT employee_id FROM caller))'
 
 export const groupMemberGate = (groupId: string) => ({
   target: `(SELECT json_build_object('dismissed', g.dismissed_at IS NOT NULL, 'member', ${MEMBER}) FROM chat_group g WHERE g.group_id = $6)`,

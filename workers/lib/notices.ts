@@ -6,7 +6,12 @@ type Body<T extends SystemNotice['type']> = Extract<SystemNotice, { type: T }>['
  * One notice per event, derived from the reply alone so a replay yields the same notify_id:
  * the event's kind, its subject and its time name it.
  */
-export function notice<T extends SystemNotice['type']>(type: T, subject: string, at: string, body: Body<T>): SystemNotice {
+export function notice<T extends SystemNotice['type']>(
+  type: T,
+  subject: string,
+  at: string,
+  body: Body<T>,
+): SystemNotice {
   const notify_id = `ntf_${subject}_${type}_${Date.parse(at).toString(36)}`
   return { notify_id, type, title: NOTICE_TITLES[type], body, created_at: at } as SystemNotice
 }

@@ -26,7 +26,10 @@ export const GROUP_SQL = `SELECT g.name, g.dismissed_at IS NOT NULL AS dismissed
  * one group run one at a time, and refuses (404) if it was dismissed since it was read.
  */
 export const lockLiveGroup = (sql: Sql, groupId: string) =>
-  sql.query(`SELECT mchat_check((SELECT dismissed_at IS NULL FROM chat_group WHERE group_id = $1 FOR UPDATE), 'group_gone')`, [groupId])
+  sql.query(
+    `SELECT mchat_check((SELECT dismissed_at IS NULL FROM chat_group WHERE group_id = $1 FOR UPDATE), 'group_gone')`,
+    [groupId],
+  )
 
 /** The group, or 404 when it does not exist or was dismissed. */
 export function liveGroup(group: LoadedGroup | null): LoadedGroup {
@@ -51,7 +54,11 @@ export function requireGroupManager(caller: Caller, group: LoadedGroup, what: st
  */
 export const EMPLOYEE_STATUS_SQL = 'SELECT employee_id, status FROM employee WHERE employee_id = ANY($1::text[])'
 
-export function requireActiveEmployees(field: string, ids: readonly string[], found: ReadonlyArray<{ employee_id: string; status: string }>): void {
+export function requireActiveEmployees(
+  field: string,
+  ids: readonly string[],
+  found: ReadonlyArray<{ employee_id: string; status: string }>,
+): void {
   const status = new Map(found.map((r) => [r.employee_id, r.status]))
   const unknown = ids.filter((id) => !status.has(id))
   if (unknown.length > 0) fail(404, `${field}: no such employee: ${listed(unknown)}`)
@@ -59,4 +66,5 @@ export function requireActiveEmployees(field: string, ids: readonly string[], fo
   if (disabled.length > 0) fail(403, `${field}: disabled employees cannot join: ${listed(disabled)}`)
 }
 
-const listed = (ids: readonly string[]) => (ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', '))
+const listed = (ids: readonly string[]) =>
+  ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ')

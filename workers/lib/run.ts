@@ -23,7 +23,8 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
 
     if (contract.effect === 'write') {
       const writes: Write[] = []
-      if (handler.sensitive?.(input as never)) writes.push((await spendChallenge(sql, input as never, caller!.employee_id, call.action)).write)
+      if (handler.sensitive?.(input as never))
+        writes.push((await spendChallenge(sql, input as never, caller!.employee_id, call.action)).write)
       writes.push(...(outcome.writes ?? []))
       if (handler.audit) {
         const { params, operator } = handler.audit(input as never, outcome.data)
@@ -41,7 +42,8 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
         throw err
       }
     }
-    if (outcome.after) await outcome.after().catch((err: Error) => console.error(`${call.action}: after commit: ${err.message}`))
+    if (outcome.after)
+      await outcome.after().catch((err: Error) => console.error(`${call.action}: after commit: ${err.message}`))
     const derived = handler.derive && caller ? handler.derive(input as never, outcome.data, caller, outcome.facts) : []
     return answer(concat(kept, derived), reply)
   }

@@ -20,8 +20,18 @@ interface Setup {
 
 const setups: Setup[] = [
   { endpoint: 'http://127.0.0.1:4568', region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  { endpoint: 'https://s3.cn-hangzhou.example.com', region: 'cn-hangzhou', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
-  { endpoint: 'https://storage.example.com/s3/', region: 'auto', accessKeyId: 'key/with+odd=chars', secretAccessKey: 'sec ret/+=' },
+  {
+    endpoint: 'https://s3.cn-hangzhou.example.com',
+    region: 'cn-hangzhou',
+    accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  },
+  {
+    endpoint: 'https://storage.example.com/s3/',
+    region: 'auto',
+    accessKeyId: 'key/with+odd=chars',
+    secretAccessKey: 'sec ret/+=',
+  },
   { endpoint: 'http://[::1]:9000', region: 'eu-west-3', accessKeyId: 'minio', secretAccessKey: 'minio123' },
 ]
 
@@ -73,11 +83,15 @@ describe('presigned URLs equal the AWS SDK’s', () => {
       for (const key of keys) {
         for (const date of times) {
           for (const expiresIn of expiries) {
-            const sdk = await getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf', ContentLength: 102400 }), {
-              expiresIn,
-              signingDate: date,
-              signableHeaders: new Set(['content-type', 'content-length']),
-            })
+            const sdk = await getSignedUrl(
+              client,
+              new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf', ContentLength: 102400 }),
+              {
+                expiresIn,
+                signingDate: date,
+                signableHeaders: new Set(['content-type', 'content-length']),
+              },
+            )
             expect(await presignPut(storage, key, 'application/pdf', 102400, date, expiresIn)).toBe(sdk)
             compared++
           }
@@ -104,7 +118,10 @@ describe('presigned URLs equal the AWS SDK’s', () => {
       for (const key of keys) {
         for (const date of times) {
           for (const expiresIn of expiries) {
-            const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn, signingDate: date })
+            const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+              expiresIn,
+              signingDate: date,
+            })
             expect(await presignGet(storage, key, date, expiresIn)).toBe(sdk)
           }
         }
@@ -144,7 +161,13 @@ describe('POST policies equal the AWS SDK’s createPresignedPost', () => {
     const post = await presignPrefixPost(storage, 'u/emp_a/', times[0]!, 300)
     const policy = JSON.parse(atob(post.fields.Policy!))
     expect(policy.expiration).toBe('2025-02-03T10:05:00Z')
-    expect(policy.conditions).toEqual(expect.arrayContaining([['starts-with', '$key', 'u/emp_a/'], ['content-length-range', 0, storage.maxUploadBytes], { bucket }]))
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['starts-with', '$key', 'u/emp_a/'],
+        ['content-length-range', 0, storage.maxUploadBytes],
+        { bucket },
+      ]),
+    )
     expect(JSON.stringify(post)).not.toContain(s.secretAccessKey)
   })
 })

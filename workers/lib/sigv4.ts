@@ -26,7 +26,8 @@ const SERVICE = 's3'
 const encoder = new TextEncoder()
 
 /** RFC 3986 percent-encoding as S3 expects it (encodeURIComponent leaves !'()* alone). */
-export const escapeUri = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+export const escapeUri = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 
 /** An object key as a URL path: each segment encoded, the slashes kept. */
 export const escapeKey = (key: string) => key.split('/').map(escapeUri).join('/')
@@ -45,7 +46,10 @@ async function hmac(key: ArrayBuffer | Uint8Array<ArrayBuffer>, data: string): P
 const sha256Hex = async (data: string) => hex(await crypto.subtle.digest('SHA-256', encoder.encode(data)))
 
 function amzDate(date: Date): { long: string; short: string } {
-  const long = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+  const long = date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '')
   return { long, short: long.slice(0, 8) }
 }
 
@@ -76,7 +80,11 @@ export async function presignUrl(r: PresignRequest): Promise<string> {
   const { long, short } = amzDate(r.date)
   const scope = `${short}/${r.region}/${SERVICE}/aws4_request`
   const headers: Record<string, string> = { host: r.url.host }
-  for (const [name, value] of Object.entries(r.headers ?? {})) headers[name.toLowerCase()] = value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')
+  for (const [name, value] of Object.entries(r.headers ?? {}))
+    headers[name.toLowerCase()] = value
+      .replace(/[\r\n]/g, ' ')
+      .replace(/[ \t]+/g, ' ')
+      .replace(/^ | $/g, '')
   const signed = Object.keys(headers).sort()
   const query: Record<string, string> = {
     ...r.query,
@@ -88,7 +96,15 @@ export async function presignUrl(r: PresignRequest): Promise<string> {
     'X-Amz-SignedHeaders': signed.join(';'),
   }
   // S3 signs the path as sent (no second encoding, no dot-segment normalisation).
-  const canonical = [r.method, r.url.pathname, sortedQuery(query), ...signed.map((h) => `${h}:${headers[h]}`), '', signed.join(';'), UNSIGNED_PAYLOAD].join('\n')
+  const canonical = [
+    r.method,
+    r.url.pathname,
+    sortedQuery(query),
+    ...signed.map((h) => `${h}:${headers[h]}`),
+    '',
+    signed.join(';'),
+    UNSIGNED_PAYLOAD,
+  ].join('\n')
   const toSign = [ALGORITHM, long, scope, await sha256Hex(canonical)].join('\n')
   query['X-Amz-Signature'] = hex(await hmac(await signingKey(r.credentials, short, r.region), toSign))
   return `${r.url.origin}${r.url.pathname}?${sortedQuery(query)}`
@@ -117,11 +133,20 @@ export async function presignPost(r: PostPolicyRequest): Promise<{ url: string; 
     'X-Amz-Credential': `${r.credentials.accessKeyId}/${short}/${r.region}/${SERVICE}/aws4_request`,
     'X-Amz-Date': long,
   }
-  const expiration = new Date(Math.floor(r.date.getTime() / 1000) * 1000 + r.expiresIn * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  const conditions = [...(r.conditions ?? []), ...Object.entries(fields).map(([k, v]) => ({ [k]: v })), ['starts-with', '$key', r.keyPrefix]]
+  const expiration = new Date(Math.floor(r.date.getTime() / 1000) * 1000 + r.expiresIn * 1000)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+  const conditions = [
+    ...(r.conditions ?? []),
+    ...Object.entries(fields).map(([k, v]) => ({ [k]: v })),
+    ['starts-with', '$key', r.keyPrefix],
+  ]
   let binary = ''
   for (const b of encoder.encode(JSON.stringify({ expiration, conditions }))) binary += String.fromCharCode(b)
   const policy = btoa(binary)
   const signature = hex(await hmac(await signingKey(r.credentials, short, r.region), policy))
-  return { url: r.url, fields: { ...fields, key: `${r.keyPrefix}\${filename}`, Policy: policy, 'X-Amz-Signature': signature } }
+  return {
+    url: r.url,
+    fields: { ...fields, key: `${r.keyPrefix}\${filename}`, Policy: policy, 'X-Amz-Signature': signature },
+  }
 }

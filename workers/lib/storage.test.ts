@@ -23,7 +23,8 @@ describe('storage configuration', () => {
   it('unset: 503 naming what is missing', () => {
     expect(refusal(() => storageOf({} as Bindings))).toEqual({
       code: 503,
-      message: 'object storage is not configured (S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY unset)',
+      message:
+        'object storage is not configured (S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY unset)',
       data: null,
     })
   })
@@ -44,13 +45,21 @@ describe('storage configuration', () => {
       expect(r.message).toMatch(/^object storage is misconfigured: /)
     }
     // A default TTL above an explicitly lower maximum cannot stand either.
-    expect(refusal(() => storageOf({ ...configured, S3_URL_MAX_TTL_SECONDS: '60', S3_URL_TTL_SECONDS: '120' })).code).toBe(503)
+    expect(
+      refusal(() => storageOf({ ...configured, S3_URL_MAX_TTL_SECONDS: '60', S3_URL_TTL_SECONDS: '120' })).code,
+    ).toBe(503)
     log.mockRestore()
   })
 
   it('defaults: 300 s, at most 3600 s, 50 MiB, us-east-1; the default lifetime never exceeds a lower maximum', () => {
     const s = storageOf(configured)
-    expect([s.ttl, s.maxTtl, s.maxUploadBytes, s.region, s.endpoint]).toEqual([300, 3600, 52428800, 'us-east-1', 'https://s3.example.com/base'])
+    expect([s.ttl, s.maxTtl, s.maxUploadBytes, s.region, s.endpoint]).toEqual([
+      300,
+      3600,
+      52428800,
+      'us-east-1',
+      'https://s3.example.com/base',
+    ])
     expect(storageOf({ ...configured, S3_URL_MAX_TTL_SECONDS: '60' }).ttl).toBe(60)
   })
 
@@ -63,10 +72,22 @@ describe('storage configuration', () => {
 
   it('content types: exact entries and type/* wildcards', () => {
     const s = storageOf({ ...configured, S3_UPLOAD_CONTENT_TYPES: 'image/*, Application/PDF' })
-    expect(['image/png', 'image/svg+xml', 'application/pdf'].map((t) => contentTypeAllowed(s, t))).toEqual([true, true, true])
-    expect(['imagex/png', 'application/pdfx', 'text/html'].map((t) => contentTypeAllowed(s, t))).toEqual([false, false, false])
+    expect(['image/png', 'image/svg+xml', 'application/pdf'].map((t) => contentTypeAllowed(s, t))).toEqual([
+      true,
+      true,
+      true,
+    ])
+    expect(['imagex/png', 'application/pdfx', 'text/html'].map((t) => contentTypeAllowed(s, t))).toEqual([
+      false,
+      false,
+      false,
+    ])
     const d = storageOf(configured)
-    expect(['image/png', 'application/pdf', 'text/html', 'image/svg+xml', 'application/javascript'].map((t) => contentTypeAllowed(d, t))).toEqual([true, true, false, false, false])
+    expect(
+      ['image/png', 'application/pdf', 'text/html', 'image/svg+xml', 'application/javascript'].map((t) =>
+        contentTypeAllowed(d, t),
+      ),
+    ).toEqual([true, true, false, false, false])
   })
 
   it('an object URL names its key, and only this store’s URLs name one', () => {

@@ -10,10 +10,25 @@ import { escapeKey, presignPost, presignUrl, type Credentials } from './sigv4.ts
  * serves the object with the type it was uploaded with.
  */
 export const DEFAULT_CONTENT_TYPES = [
-  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/heic', 'image/avif',
-  'audio/mpeg', 'audio/mp4', 'audio/ogg', 'video/mp4', 'video/webm',
-  'text/plain', 'text/csv', 'application/pdf', 'application/zip', 'application/octet-stream',
-  'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/heic',
+  'image/avif',
+  'audio/mpeg',
+  'audio/mp4',
+  'audio/ogg',
+  'video/mp4',
+  'video/webm',
+  'text/plain',
+  'text/csv',
+  'application/pdf',
+  'application/zip',
+  'application/octet-stream',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   'application/vnd.openxmlformats-officedocument.presentationml.presentation',
@@ -70,7 +85,13 @@ export function storageOf(env: Bindings): Storage {
   } catch {
     misconfigured('S3_ENDPOINT is not a URL')
   }
-  if ((endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') || endpoint.search || endpoint.hash || endpoint.username || endpoint.password) {
+  if (
+    (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:') ||
+    endpoint.search ||
+    endpoint.hash ||
+    endpoint.username ||
+    endpoint.password
+  ) {
     misconfigured('S3_ENDPOINT must be a plain http(s) URL')
   }
   const bucket = env.S3_BUCKET!
@@ -79,7 +100,9 @@ export function storageOf(env: Bindings): Storage {
   const maxTtl = positiveInt(env, 'S3_URL_MAX_TTL_SECONDS', STORAGE_DEFAULTS.maxTtlSeconds, SIGV4_MAX_EXPIRES_SECONDS)
   const ttl = positiveInt(env, 'S3_URL_TTL_SECONDS', Math.min(STORAGE_DEFAULTS.ttlSeconds, maxTtl), maxTtl)
   const types = env.S3_UPLOAD_CONTENT_TYPES
-    ? env.S3_UPLOAD_CONTENT_TYPES.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)
+    ? env.S3_UPLOAD_CONTENT_TYPES.split(',')
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean)
     : DEFAULT_CONTENT_TYPES
   const bad = types.find((t) => !MIME_PATTERN.test(t))
   if (bad !== undefined) misconfigured(`S3_UPLOAD_CONTENT_TYPES: "${bad}" is not type/subtype or type/*`)
@@ -111,7 +134,8 @@ export function signingTime(now: Date): Date {
   return new Date(Math.floor(now.getTime() / 1000) * 1000)
 }
 
-export const expiresAt = (signedAt: Date, seconds: number) => new Date(signedAt.getTime() + seconds * 1000).toISOString()
+export const expiresAt = (signedAt: Date, seconds: number) =>
+  new Date(signedAt.getTime() + seconds * 1000).toISOString()
 
 /** The object's unsigned URL: stable, so a message can carry it; reading it needs a signature. */
 export const objectUrl = (s: Storage, key: string) => `${s.bucketUrl.href}/${escapeKey(key)}`
@@ -133,13 +157,25 @@ export function keyOfObjectUrl(s: Storage, url: string): string | null {
   }
 }
 
-const scope = (s: Storage, date: Date, expiresIn: number) => ({ region: s.region, credentials: s.credentials, date, expiresIn })
+const scope = (s: Storage, date: Date, expiresIn: number) => ({
+  region: s.region,
+  credentials: s.credentials,
+  date,
+  expiresIn,
+})
 
 // `x-id` names the operation as the AWS SDKs do. Stores ignore it; keeping it makes every URL
 // byte-identical to the SDK's for the same inputs, which is how the signing is tested.
 
 /** A PUT of exactly `size` bytes of `contentType` to `key`: the store rejects any other type or length. */
-export function presignPut(s: Storage, key: string, contentType: string, size: number, date: Date, expiresIn: number): Promise<string> {
+export function presignPut(
+  s: Storage,
+  key: string,
+  contentType: string,
+  size: number,
+  date: Date,
+  expiresIn: number,
+): Promise<string> {
   return presignUrl({
     ...scope(s, date, expiresIn),
     method: 'PUT',
@@ -150,7 +186,12 @@ export function presignPut(s: Storage, key: string, contentType: string, size: n
 }
 
 export function presignGet(s: Storage, key: string, date: Date, expiresIn: number): Promise<string> {
-  return presignUrl({ ...scope(s, date, expiresIn), method: 'GET', url: new URL(objectUrl(s, key)), query: { 'x-id': 'GetObject' } })
+  return presignUrl({
+    ...scope(s, date, expiresIn),
+    method: 'GET',
+    url: new URL(objectUrl(s, key)),
+    query: { 'x-id': 'GetObject' },
+  })
 }
 
 /** A POST form that writes any key under `keyPrefix`, up to the upload limit. */
@@ -165,7 +206,11 @@ export function presignPrefixPost(s: Storage, keyPrefix: string, date: Date, exp
 }
 
 /** One read: whether the group exists, whether it was dismissed, whether `employeeId` is in it. */
-export async function membershipOf(sql: Sql, groupId: string, employeeId: string): Promise<{ dismissed: boolean; member: boolean } | null> {
+export async function membershipOf(
+  sql: Sql,
+  groupId: string,
+  employeeId: string,
+): Promise<{ dismissed: boolean; member: boolean } | null> {
   const rows = (await sql.query(
     `SELECT g.dismissed_at IS NOT NULL AS dismissed,
             EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = g.group_id AND m.employee_id = $2) AS member

@@ -59,7 +59,14 @@ export function admitOnce<A extends ActionName>(handler: OneTripHandler<A>): Han
     const data = handler.prepare(input as never, new Date())
     const gate = handler.gate(input as never)
     const [rows, verdict] = await Promise.all([
-      sql.query(admissionSql(gate.target, gate.allowed, gate.extra), [call.clientId, call.seqId, call.action, call.bodyHash, JSON.stringify(ok(data)), ...gate.params]),
+      sql.query(admissionSql(gate.target, gate.allowed, gate.extra), [
+        call.clientId,
+        call.seqId,
+        call.action,
+        call.bodyHash,
+        JSON.stringify(ok(data)),
+        ...gate.params,
+      ]),
       c.get('verdict'),
     ])
     const row = rows[0] as Admission
@@ -78,7 +85,15 @@ export function admitOnce<A extends ActionName>(handler: OneTripHandler<A>): Han
       await sql.query('DELETE FROM request_reply WHERE client_id = $1 AND seq_id = $2', [call.clientId, call.seqId])
       enforce(verdict)
     }
-    const followUp = handler.followUp?.({ input: input as never, data, caller: row.caller, call, env: c.env, sql, extra: row.extra })
+    const followUp = handler.followUp?.({
+      input: input as never,
+      data,
+      caller: row.caller,
+      call,
+      env: c.env,
+      sql,
+      extra: row.extra,
+    })
     return answer(handler.derive(input as never, data, row.caller, null), ok(data), followUp)
   }
 }

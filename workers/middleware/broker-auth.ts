@@ -20,7 +20,10 @@ export function brokerAuth(): MiddlewareHandler<AppEnv> {
 // Comparing digests keeps the time independent of where the strings first differ.
 async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder()
-  const [x, y] = await Promise.all([crypto.subtle.digest('SHA-256', enc.encode(a)), crypto.subtle.digest('SHA-256', enc.encode(b))])
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest('SHA-256', enc.encode(a)),
+    crypto.subtle.digest('SHA-256', enc.encode(b)),
+  ])
   const u = new Uint8Array(x)
   const v = new Uint8Array(y)
   let diff = a.length === 0 ? 1 : 0

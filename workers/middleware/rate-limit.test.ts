@@ -12,7 +12,13 @@ import type { Bindings } from '../env.ts'
 const s = workerSuite()
 let n = 0
 
-async function callWith(env: Bindings, action: string, clientId: string, payload: Record<string, unknown>, seq = nextSeq()) {
+async function callWith(
+  env: Bindings,
+  action: string,
+  clientId: string,
+  payload: Record<string, unknown>,
+  seq = nextSeq(),
+) {
   return readAnswer(await app.request(await s.h.request(action, clientId, seq, payload), undefined, env))
 }
 
@@ -32,7 +38,8 @@ function limited(limiter: { url: string; token: string }, extra: Partial<Binding
 const backends: Array<[string, () => Promise<UpstashEndpoint>]> = [
   ['the in-process stand-in (npm start without Redis)', () => startUpstashEndpoint({ token: 'embedded-token' })],
 ]
-if (realServicesMissing('redis') === null) backends.push(['real Redis', () => startUpstashEndpoint({ redisUrl: realRedisUrl, token: 'redis-token' })])
+if (realServicesMissing('redis') === null)
+  backends.push(['real Redis', () => startUpstashEndpoint({ redisUrl: realRedisUrl, token: 'redis-token' })])
 
 describe.each(backends)('rate limits through %s', (_name, start) => {
   let limiter: UpstashEndpoint
@@ -44,20 +51,35 @@ describe.each(backends)('rate limits through %s', (_name, start) => {
     const a = await createAndBind(app, s.h, s.admin, { name: 'Chatty' })
     const b = await createAndBind(app, s.h, s.admin, { name: 'Quiet' })
     for (let i = 0; i < 3; i++) {
-      expect((await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: b.employee_id, content: `m${i}` })).reply.code).toBe(0)
+      expect(
+        (await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: b.employee_id, content: `m${i}` })).reply
+          .code,
+      ).toBe(0)
     }
     const seq = nextSeq()
-    const over = await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: b.employee_id, content: 'one too many' }, seq)
+    const over = await callWith(
+      env,
+      'msg.send_private',
+      a.clientId,
+      { to_employee_id: b.employee_id, content: 'one too many' },
+      seq,
+    )
     expect([over.status, over.reply.code, over.deliveries]).toEqual([429, 429, []])
     expect(over.reply.message).toMatch(/rate limit exceeded/)
     expect(over.reply.data.retry_after_ms).toBeGreaterThan(0)
     expect(isoTime.safeParse(over.reply.data.reset_at).success).toBe(true)
     // Not admitted: nothing kept for that seq_id, so a later retry is a new request.
-    const kept = await s.h.db.query('SELECT 1 FROM request_reply WHERE client_id = $1 AND seq_id = $2', [a.clientId, seq])
+    const kept = await s.h.db.query('SELECT 1 FROM request_reply WHERE client_id = $1 AND seq_id = $2', [
+      a.clientId,
+      seq,
+    ])
     expect(kept.rows).toHaveLength(0)
 
     // Another employee, and another class of the same employee, are counted apart.
-    expect((await callWith(env, 'msg.send_private', b.clientId, { to_employee_id: a.employee_id, content: 'hi' })).reply.code).toBe(0)
+    expect(
+      (await callWith(env, 'msg.send_private', b.clientId, { to_employee_id: a.employee_id, content: 'hi' })).reply
+        .code,
+    ).toBe(0)
     expect((await callWith(env, 'org.tree', a.clientId, {})).reply.code).toBe(0)
     expect((await callWith(env, 'org.tree', a.clientId, {})).reply.code).toBe(0)
     expect((await callWith(env, 'org.tree', a.clientId, {})).reply.code).toBe(429)
@@ -69,7 +91,8 @@ describe.each(backends)('rate limits through %s', (_name, start) => {
     const a = await createAndBind(app, s.h, s.admin, { name: 'Retrier' })
     const seq = nextSeq()
     const first = await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' }, seq)
-    for (let i = 0; i < 3; i++) await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: `y${i}` })
+    for (let i = 0; i < 3; i++)
+      await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: `y${i}` })
     const again = await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' }, seq)
     expect(again.reply).toEqual(first.reply)
     expect(again.deliveries).toEqual(first.deliveries)
@@ -80,7 +103,10 @@ describe.each(backends)('rate limits through %s', (_name, start) => {
     const env = limited(limiter)
     const a = await createAndBind(app, s.h, s.admin, { name: 'Guessed' })
     const codes = []
-    for (let i = 0; i < 3; i++) codes.push((await callWith(env, 'auth.bind', `${a.employee_id}.x${i}`, { mqtt_password: `wrong-${i}` })).reply.code)
+    for (let i = 0; i < 3; i++)
+      codes.push(
+        (await callWith(env, 'auth.bind', `${a.employee_id}.x${i}`, { mqtt_password: `wrong-${i}` })).reply.code,
+      )
     expect(codes).toEqual([401, 401, 429])
   })
 })
@@ -95,14 +121,20 @@ describe('when the limiter cannot answer', () => {
     await new Promise((r) => hanging?.close(r))
   })
 
-  const unavailable = () => warn.mock.calls.map((c) => JSON.parse(String(c[0]))).filter((l) => l.event === 'ratelimit_unavailable')
+  const unavailable = () =>
+    warn.mock.calls.map((c) => JSON.parse(String(c[0]))).filter((l) => l.event === 'ratelimit_unavailable')
 
   it('unreachable: the default policy lets the request through and logs one line per event', async () => {
     const env = limited({ url: `http://127.0.0.1:${await freePort()}`, token: 'x' })
     const a = await createAndBind(app, s.h, s.admin, { name: 'Open' })
-    expect((await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' })).reply.code).toBe(0)
+    expect(
+      (await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' })).reply.code,
+    ).toBe(0)
     expect((await callWith(env, 'org.tree', a.clientId, {})).reply.code).toBe(0)
-    expect(unavailable().map((l) => [l.policy, l.action])).toEqual([['open', 'msg.send_private'], ['open', 'org.tree']])
+    expect(unavailable().map((l) => [l.policy, l.action])).toEqual([
+      ['open', 'msg.send_private'],
+      ['open', 'org.tree'],
+    ])
   })
 
   it('unreachable under RATE_LIMIT_ON_ERROR=closed: 503, and the message action stores nothing', async () => {
@@ -111,7 +143,9 @@ describe('when the limiter cannot answer', () => {
     const seq = nextSeq()
     const r = await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' }, seq)
     expect([r.reply.code, r.reply.message]).toEqual([503, 'rate limiter unavailable; retry later'])
-    expect((await s.h.db.query('SELECT 1 FROM request_reply WHERE client_id = $1 AND seq_id = $2', [a.clientId, seq])).rows).toHaveLength(0)
+    expect(
+      (await s.h.db.query('SELECT 1 FROM request_reply WHERE client_id = $1 AND seq_id = $2', [a.clientId, seq])).rows,
+    ).toHaveLength(0)
     expect((await callWith(env, 'org.tree', a.clientId, {})).reply.code).toBe(503)
     expect(unavailable().map((l) => l.policy)).toEqual(['closed', 'closed'])
   })
@@ -122,7 +156,9 @@ describe('when the limiter cannot answer', () => {
     await listen(hanging, port, '127.0.0.1', 'hanging store')
     const env = limited({ url: `http://127.0.0.1:${port}`, token: 'x' }, { RATE_LIMIT_TIMEOUT_MS: '50' })
     const a = await createAndBind(app, s.h, s.admin, { name: 'Slow' })
-    expect((await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' })).reply.code).toBe(0)
+    expect(
+      (await callWith(env, 'msg.send_private', a.clientId, { to_employee_id: 'admin', content: 'x' })).reply.code,
+    ).toBe(0)
     expect(unavailable()).toHaveLength(1)
   })
 })

@@ -27,7 +27,10 @@ afterAll(async () => {
 const body = JSON.stringify({ action: 'org.tree' })
 const bytes = new TextEncoder().encode(body)
 
-async function token(claims: Partial<Record<'act' | 'cid' | 'seq' | 'bh', string>> = {}, opts: { iat?: number; exp?: number; aud?: string; iss?: string; jwk?: string } = {}) {
+async function token(
+  claims: Partial<Record<'act' | 'cid' | 'seq' | 'bh', string>> = {},
+  opts: { iat?: number; exp?: number; aud?: string; iss?: string; jwk?: string } = {},
+) {
   const key = await importJWK(JSON.parse(opts.jwk ?? h.keys.relayPrivateJwk), 'EdDSA')
   const now = Math.floor(Date.now() / 1000)
   return new SignJWT({ act: 'org.tree', cid: 'admin.t', seq: '1', bh: await bodyHash(bytes), ...claims })
@@ -39,7 +42,11 @@ async function token(claims: Partial<Record<'act' | 'cid' | 'seq' | 'bh', string
     .sign(key)
 }
 
-async function send(tok: string | null, sendBody: string | Uint8Array<ArrayBuffer> = bytes, path = '/v1/actions/org.tree') {
+async function send(
+  tok: string | null,
+  sendBody: string | Uint8Array<ArrayBuffer> = bytes,
+  path = '/v1/actions/org.tree',
+) {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (tok !== null) headers.authorization = `Bearer ${tok}`
   const res = await app.request(path, { method: 'POST', body: sendBody, headers }, h.env)

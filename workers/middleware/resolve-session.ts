@@ -20,7 +20,11 @@ export function resolveSession<A extends ActionName, L>(handler: ActionHandler<A
     const call = c.get('call')
     const input = c.get('input')
     const sql = openDb(c.env)
-    const [ctx, loaded, verdict] = await Promise.all([loadContext(sql, call), handler.load?.(input as never, sql, c.env), c.get('verdict')])
+    const [ctx, loaded, verdict] = await Promise.all([
+      loadContext(sql, call),
+      handler.load?.(input as never, sql, c.env),
+      c.get('verdict'),
+    ])
     c.set('caller', ctx.caller)
     if (ctx.stored) return replay(handler, ctx.stored, input, ctx.caller, call, c.env)
     if (contract.session === 'required') {
@@ -30,6 +34,6 @@ export function resolveSession<A extends ActionName, L>(handler: ActionHandler<A
     enforce(verdict)
     c.set('sql', sql)
     c.set('loaded', loaded)
-    await next()
+    return next()
   }
 }

@@ -32,7 +32,16 @@ type Challenge = ReplyOf<'auth.challenge'>
  * one-time challenge scoped to the action, the admin confirms, and the action carries it. A
  * challenge is used at most once: after a refusal the next attempt asks for a fresh one.
  */
-export function ChallengeDialog({ action, title, description, confirmText, confirmLabel, children, run, onClose }: Props) {
+export function ChallengeDialog({
+  action,
+  title,
+  description,
+  confirmText,
+  confirmLabel,
+  children,
+  run,
+  onClose,
+}: Props) {
   const client = useClient()
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
@@ -119,7 +128,12 @@ export function ChallengeDialog({ action, title, description, confirmText, confi
       <ErrorMessage error={error} />
       {phase === 'running' ? <Progress label={`${confirmLabel}…`} /> : null}
       <div className="actions">
-        <button type="button" className="danger" disabled={!matches || phase !== 'ready'} onClick={() => void confirm()}>
+        <button
+          type="button"
+          className="danger"
+          disabled={!matches || phase !== 'ready'}
+          onClick={() => void confirm()}
+        >
           {confirmLabel}
         </button>
         <button

@@ -16,12 +16,19 @@ export function CreateGroup({ onCreated }: { onCreated(g: ReplyOf<'group.create'
   const [picked, setPicked] = useState<Set<string>>(new Set())
   const [done, setDone] = useState<string | null>(null)
   // Members must be active; the admin becomes the owner and is added by the server.
-  const candidates = useMemo(() => org.employees.filter((e) => e.status === 'active' && e.employee_id !== client.employeeId), [org.employees, client.employeeId])
+  const candidates = useMemo(
+    () => org.employees.filter((e) => e.status === 'active' && e.employee_id !== client.employeeId),
+    [org.employees, client.employeeId],
+  )
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setDone(null)
-    const reply = await create.run({ name, member_ids: [...picked], ...(description.trim() ? { opts: { description: description.trim() } } : {}) })
+    const reply = await create.run({
+      name,
+      member_ids: [...picked],
+      ...(description.trim() ? { opts: { description: description.trim() } } : {}),
+    })
     if (!reply) return
     setDone(`Created ${reply.name} (${reply.group_id}) with ${reply.member_ids.length} members`)
     setName('')

@@ -10,13 +10,26 @@ import { ErrorMessage, Progress } from './Status.tsx'
 import { Field } from './Field.tsx'
 
 // Laid out by hand below; anything else the contract gains is rendered from the contract.
-const KNOWN = ['employee_id', 'name', 'is_ai_agent', 'department_id', 'manager_id', 'role', 'skills_badge', 'agent_profile']
+const KNOWN = [
+  'employee_id',
+  'name',
+  'is_ai_agent',
+  'department_id',
+  'manager_id',
+  'role',
+  'skills_badge',
+  'agent_profile',
+]
 
 /** Every secret-looking string in a reply (a webhook secret), wherever the contract puts it. */
 function secretsIn(value: unknown, path: string[] = []): Secret[] {
   if (value === null || typeof value !== 'object') return []
   return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
-    typeof v === 'string' && /secret/i.test(k) ? [{ label: [...path, k].join('.').replace(/_/g, ' '), value: v }] : k === 'mqtt_connection' ? [] : secretsIn(v, [...path, k]),
+    typeof v === 'string' && /secret/i.test(k)
+      ? [{ label: [...path, k].join('.').replace(/_/g, ' '), value: v }]
+      : k === 'mqtt_connection'
+        ? []
+        : secretsIn(v, [...path, k]),
   )
 }
 
@@ -118,13 +131,21 @@ export function EmployeeCreateForm({ agent, onCreated }: { agent: boolean; onCre
       {agent ? (
         <fieldset>
           <legend>Agent profile</legend>
-          <ContractFields fields={profileFields} values={profile} onChange={(k, v) => setProfile((p) => ({ ...p, [k]: v }))} />
+          <ContractFields
+            fields={profileFields}
+            values={profile}
+            onChange={(k, v) => setProfile((p) => ({ ...p, [k]: v }))}
+          />
         </fieldset>
       ) : null}
       {otherFields.length > 0 ? (
         <fieldset>
           <legend>More</legend>
-          <ContractFields fields={otherFields} values={extra} onChange={(k, v) => setExtra((p) => ({ ...p, [k]: v }))} />
+          <ContractFields
+            fields={otherFields}
+            values={extra}
+            onChange={(k, v) => setExtra((p) => ({ ...p, [k]: v }))}
+          />
         </fieldset>
       ) : null}
       <ErrorMessage error={create.error} />

@@ -13,7 +13,18 @@ import { SecretOnce, type Secret } from './SecretOnce.tsx'
 import { Done, ErrorMessage, Progress } from './Status.tsx'
 
 // Laid out by hand below; anything else the contract gains is rendered from the contract.
-const KNOWN = ['name', 'department_id', 'manager_id', 'skills_badge', 'role', 'status', 'is_ai_agent', 'agent_profile', 'rotate_credentials', 'rotate_webhook_secret']
+const KNOWN = [
+  'name',
+  'department_id',
+  'manager_id',
+  'skills_badge',
+  'role',
+  'status',
+  'is_ai_agent',
+  'agent_profile',
+  'rotate_credentials',
+  'rotate_webhook_secret',
+]
 type Updates = Record<string, unknown>
 type Reply = ReplyOf<'employee.update'>
 
@@ -47,7 +58,10 @@ export function EmployeeEditForm({ employee: e }: { employee: Employee }) {
   const [secrets, setSecrets] = useState<Secret[]>([])
   const [confirming, setConfirming] = useState<Updates | null>(null)
   const updatesShape = objectShape(employeeUpdates)
-  const profileFields = useMemo(() => (updatesShape?.agent_profile ? extraFields(updatesShape.agent_profile, []) : []), [updatesShape])
+  const profileFields = useMemo(
+    () => (updatesShape?.agent_profile ? extraFields(updatesShape.agent_profile, []) : []),
+    [updatesShape],
+  )
   const otherFields = useMemo(() => extraFields(employeeUpdates, KNOWN), [])
   const agent = kind ? kind === 'agent' : e.is_ai_agent
   const capabilities = org.capabilities.get(e.employee_id) ?? []
@@ -80,7 +94,11 @@ export function EmployeeEditForm({ employee: e }: { employee: Employee }) {
   }
 
   const send = async (updates: Updates, challenge?: ChallengePair) => {
-    const r = await client.request('employee.update', { employee_id: e.employee_id, updates, ...challenge } as RequestInputOf<'employee.update'>)
+    const r = await client.request('employee.update', {
+      employee_id: e.employee_id,
+      updates,
+      ...challenge,
+    } as RequestInputOf<'employee.update'>)
     setSaved(`Saved ${Object.keys(updates).join(', ')}`)
     setSecrets(secretsOf(r))
     setRole('')
@@ -108,7 +126,14 @@ export function EmployeeEditForm({ employee: e }: { employee: Employee }) {
     }
   }
 
-  if (secrets.length > 0) return <SecretOnce title={`New credentials for ${e.name} (${e.employee_id})`} secrets={secrets} onDone={() => setSecrets([])} />
+  if (secrets.length > 0)
+    return (
+      <SecretOnce
+        title={`New credentials for ${e.name} (${e.employee_id})`}
+        secrets={secrets}
+        onDone={() => setSecrets([])}
+      />
+    )
 
   return (
     <form onSubmit={(ev) => void submit(ev)} aria-label={`Edit ${e.name}`} className="form">
@@ -157,19 +182,31 @@ export function EmployeeEditForm({ employee: e }: { employee: Employee }) {
             placeholders={capabilities.length > 0 ? { capabilities: `now: ${capabilities.join(', ')}` } : {}}
           />
           <label className="field check">
-            <input type="checkbox" checked={rotate.webhook} onChange={(ev) => setRotate((r) => ({ ...r, webhook: ev.target.checked }))} />
+            <input
+              type="checkbox"
+              checked={rotate.webhook}
+              onChange={(ev) => setRotate((r) => ({ ...r, webhook: ev.target.checked }))}
+            />
             <span>Rotate the webhook secret (the old one stops working)</span>
           </label>
         </fieldset>
       ) : null}
       <label className="field check">
-        <input type="checkbox" checked={rotate.credentials} onChange={(ev) => setRotate((r) => ({ ...r, credentials: ev.target.checked }))} />
+        <input
+          type="checkbox"
+          checked={rotate.credentials}
+          onChange={(ev) => setRotate((r) => ({ ...r, credentials: ev.target.checked }))}
+        />
         <span>Issue new MQTT credentials (needs a challenge; the old password stops working)</span>
       </label>
       {otherFields.length > 0 ? (
         <fieldset>
           <legend>More</legend>
-          <ContractFields fields={otherFields} values={extra} onChange={(k, v) => setExtra((p) => ({ ...p, [k]: v }))} />
+          <ContractFields
+            fields={otherFields}
+            values={extra}
+            onChange={(k, v) => setExtra((p) => ({ ...p, [k]: v }))}
+          />
         </fieldset>
       ) : null}
       <ErrorMessage error={error} />

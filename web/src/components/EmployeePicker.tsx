@@ -11,7 +11,11 @@ const SHOWN_CHIPS = 12
 export function matches(e: Employee, q: string): boolean {
   if (!q) return true
   const s = q.toLowerCase()
-  return e.name.toLowerCase().includes(s) || e.employee_id.toLowerCase().includes(s) || e.skills_badge.some((b) => b.toLowerCase().includes(s))
+  return (
+    e.name.toLowerCase().includes(s) ||
+    e.employee_id.toLowerCase().includes(s) ||
+    e.skills_badge.some((b) => b.toLowerCase().includes(s))
+  )
 }
 
 interface Props {

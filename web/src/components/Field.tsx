@@ -5,7 +5,7 @@ interface Props {
   /** Said after the label, and announced as the control's description. */
   hint?: ReactNode
   inline?: boolean
-  children: ReactElement<{ id?: string; 'aria-describedby'?: string }>
+  children: ReactElement<{ id?: string; 'aria-describedby'?: string | undefined }>
 }
 
 /**

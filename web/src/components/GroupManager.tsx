@@ -26,9 +26,16 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
   const [toRemove, setToRemove] = useState<Set<string>>(new Set())
   const [done, setDone] = useState<string | null>(null)
   const [dismissing, setDismissing] = useState(false)
-  const active = useMemo(() => org.employees.filter((e) => e.status === 'active' && !members?.has(e.employee_id)), [org.employees, members])
+  const active = useMemo(
+    () => org.employees.filter((e) => e.status === 'active' && !members?.has(e.employee_id)),
+    [org.employees, members],
+  )
   // Without a member list from the server, anyone may be picked; the reply says who was removed.
-  const removable = useMemo(() => org.employees.filter((e) => (members ? members.has(e.employee_id) : true) && e.employee_id !== client.employeeId), [org.employees, members, client.employeeId])
+  const removable = useMemo(
+    () =>
+      org.employees.filter((e) => (members ? members.has(e.employee_id) : true) && e.employee_id !== client.employeeId),
+    [org.employees, members, client.employeeId],
+  )
 
   return (
     <section className="form" aria-label={`Manage group ${g.name}`}>
@@ -83,7 +90,9 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
         <ChallengeDialog
           action="group.dismiss"
           title={`Dismiss group “${g.name}”`}
-          description={<p>Every member is told the group is dismissed; nobody can send to it any more. This cannot be undone.</p>}
+          description={
+            <p>Every member is told the group is dismissed; nobody can send to it any more. This cannot be undone.</p>
+          }
           confirmText={g.name}
           confirmLabel="Dismiss group"
           run={async (c) => {

@@ -5,7 +5,15 @@ export function PresenceDot({ employeeId }: { employeeId: string }) {
   return <span className={`dot dot-${status}`} role="img" aria-label={status} title={status} />
 }
 
-export function Chips({ items, kind, label }: { items: readonly string[]; kind: 'badge' | 'capability'; label: string }) {
+export function Chips({
+  items,
+  kind,
+  label,
+}: {
+  items: readonly string[]
+  kind: 'badge' | 'capability'
+  label: string
+}) {
   if (items.length === 0) return null
   return (
     <ul className={`chips chips-${kind}`} aria-label={label}>

@@ -5,7 +5,11 @@ import type { ActionError } from '../hooks/useAction.ts'
 export function Progress({ label, value, max }: { label: string; value?: number; max?: number }) {
   return (
     <div className="progress" role="status">
-      {value === undefined ? <span className="spinner" aria-hidden="true" /> : <progress value={value} max={max} aria-label={label} />}
+      {value === undefined ? (
+        <span className="spinner" aria-hidden="true" />
+      ) : (
+        <progress value={value} max={max} aria-label={label} />
+      )}
       <span>{label}</span>
     </div>
   )

@@ -19,7 +19,19 @@ interface Props<T> {
 }
 
 /** A listbox that renders only the rows in view: a thousand employees scroll without stalling. */
-export function VirtualListbox<T>({ label, items, keyOf, render, selected, onToggle, onActivate, current, rowHeight = 40, height = 360, empty }: Props<T>) {
+export function VirtualListbox<T>({
+  label,
+  items,
+  keyOf,
+  render,
+  selected,
+  onToggle,
+  onActivate,
+  current,
+  rowHeight = 40,
+  height = 360,
+  empty,
+}: Props<T>) {
   const id = useId()
   const { parentRef, virtualizer, active, moveTo, onNavKey } = useVirtualNav(items.length, rowHeight)
   const choose = (item: T) => (onToggle ? onToggle(item) : onActivate?.(item))
@@ -57,13 +69,24 @@ export function VirtualListbox<T>({ label, items, keyOf, render, selected, onTog
               aria-setsize={items.length}
               aria-posinset={row.index + 1}
               className={`vrow${row.index === active ? ' active' : ''}${isSelected ? ' selected' : ''}`}
-              style={{ position: 'absolute', top: 0, left: 0, right: 0, height: rowHeight, transform: `translateY(${row.start}px)` }}
+              style={{
+                position: 'absolute',
+                top: 0,
+                left: 0,
+                right: 0,
+                height: rowHeight,
+                transform: `translateY(${row.start}px)`,
+              }}
               onClick={() => {
                 moveTo(row.index)
                 choose(item)
               }}
             >
-              {onToggle ? <span className="check" aria-hidden="true">{isSelected ? '☑' : '☐'}</span> : null}
+              {onToggle ? (
+                <span className="check" aria-hidden="true">
+                  {isSelected ? '☑' : '☐'}
+                </span>
+              ) : null}
               {render(item)}
             </div>
           )

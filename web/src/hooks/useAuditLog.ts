@@ -23,7 +23,10 @@ export function useAuditLog() {
       setPending(true)
       setError(null)
       try {
-        const r = await client.request('audit.query', { ...filters.current, ...(!fresh && cursor.current ? { cursor: cursor.current } : {}) })
+        const r = await client.request('audit.query', {
+          ...filters.current,
+          ...(!fresh && cursor.current ? { cursor: cursor.current } : {}),
+        })
         setEntries((prev) => (fresh ? r.entries : [...prev, ...r.entries]))
         cursor.current = r.next_cursor
         setMore(r.next_cursor !== null)
@@ -53,7 +56,11 @@ export function useAuditLog() {
       let next: string | null = null
       do {
         if (cancelled.current) return null
-        const r: ReplyOf<'audit.query'> = await client.request('audit.query', { ...filters.current, limit: 500, ...(next ? { cursor: next } : {}) })
+        const r: ReplyOf<'audit.query'> = await client.request('audit.query', {
+          ...filters.current,
+          limit: 500,
+          ...(next ? { cursor: next } : {}),
+        })
         out.push(...r.entries)
         next = r.next_cursor
         progress(out.length)

@@ -37,16 +37,19 @@ export function useGroups() {
     })
   }, [client, refresh])
 
-  const learn = useCallback((groupId: string, change: { set?: readonly string[]; add?: readonly string[]; remove?: readonly string[] }) => {
-    setMembers((prev) => {
-      const next = new Map(prev)
-      const s = new Set(change.set ?? prev.get(groupId) ?? [])
-      for (const id of change.add ?? []) s.add(id)
-      for (const id of change.remove ?? []) s.delete(id)
-      next.set(groupId, s)
-      return next
-    })
-  }, [])
+  const learn = useCallback(
+    (groupId: string, change: { set?: readonly string[]; add?: readonly string[]; remove?: readonly string[] }) => {
+      setMembers((prev) => {
+        const next = new Map(prev)
+        const s = new Set(change.set ?? prev.get(groupId) ?? [])
+        for (const id of change.add ?? []) s.add(id)
+        for (const id of change.remove ?? []) s.delete(id)
+        next.set(groupId, s)
+        return next
+      })
+    },
+    [],
+  )
 
   return { groups, loading, error, refresh, members, learn }
 }

@@ -53,7 +53,10 @@ function treeOrder(departments: Department[]): { order: Department[]; depth: Map
 
 export function OrgProvider({ children }: { children: ReactNode }) {
   const client = useClient()
-  const [data, setData] = useState<{ tree: ReplyOf<'org.tree'>; agents: AgentProfileSummary[] }>({ tree: { departments: [], employees: [] }, agents: [] })
+  const [data, setData] = useState<{ tree: ReplyOf<'org.tree'>; agents: AgentProfileSummary[] }>({
+    tree: { departments: [], employees: [] },
+    agents: [],
+  })
   const [loaded, setLoaded] = useState(false)
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<ActionError | null>(null)
@@ -64,7 +67,10 @@ export function OrgProvider({ children }: { children: ReactNode }) {
     setLoading(true)
     const p = (async () => {
       try {
-        const [tree, agents] = await Promise.all([client.request('org.tree', {}), client.request('agent.capability_list', {})])
+        const [tree, agents] = await Promise.all([
+          client.request('org.tree', {}),
+          client.request('agent.capability_list', {}),
+        ])
         setData({ tree, agents: agents.agent_profiles })
         setError(null)
         setLoaded(true)

@@ -24,7 +24,12 @@ function explain(err: unknown, c: Credentials): string {
 
 /** Connects, binds and checks the account may administer the org, or throws why not. */
 async function open(c: Credentials): Promise<MChatClient> {
-  const client = new MChatClient(toConnection(c), { deviceId: c.deviceId, url: c.brokerUrl, timeoutMs: CONNECT_TIMEOUT_MS, reconnectPeriodMs: 2000 })
+  const client = new MChatClient(toConnection(c), {
+    deviceId: c.deviceId,
+    url: c.brokerUrl,
+    timeoutMs: CONNECT_TIMEOUT_MS,
+    reconnectPeriodMs: 2000,
+  })
   let timer: ReturnType<typeof setTimeout> | undefined
   try {
     // A WebSocket that never opens raises no MQTT error: MQTT.js just keeps retrying.

@@ -31,7 +31,14 @@ export function useVirtualNav(count: number, rowHeight: number) {
   const onNavKey = useCallback(
     (e: KeyboardEvent): boolean => {
       const page = Math.max(1, Math.floor((parentRef.current?.clientHeight ?? rowHeight * 10) / rowHeight) - 1)
-      const to: Record<string, number> = { ArrowDown: active + 1, ArrowUp: active - 1, PageDown: active + page, PageUp: active - page, Home: 0, End: count - 1 }
+      const to: Record<string, number> = {
+        ArrowDown: active + 1,
+        ArrowUp: active - 1,
+        PageDown: active + page,
+        PageUp: active - page,
+        Home: 0,
+        End: count - 1,
+      }
       if (!(e.key in to)) return false
       e.preventDefault()
       moveTo(to[e.key]!)

@@ -18,8 +18,15 @@ export function rememberedCredentials(): Credentials | null {
     const raw = localStorage.getItem(KEY)
     if (!raw) return null
     const c = JSON.parse(raw) as Partial<Credentials>
-    if (typeof c.brokerUrl !== 'string' || typeof c.employeeId !== 'string' || typeof c.password !== 'string') return null
-    return { brokerUrl: c.brokerUrl, employeeId: c.employeeId, password: c.password, deviceId: c.deviceId || DEFAULT_DEVICE, clientIdScheme: c.clientIdScheme || DEFAULT_SCHEME }
+    if (typeof c.brokerUrl !== 'string' || typeof c.employeeId !== 'string' || typeof c.password !== 'string')
+      return null
+    return {
+      brokerUrl: c.brokerUrl,
+      employeeId: c.employeeId,
+      password: c.password,
+      deviceId: c.deviceId || DEFAULT_DEVICE,
+      clientIdScheme: c.clientIdScheme || DEFAULT_SCHEME,
+    }
   } catch {
     return null
   }
@@ -57,7 +64,9 @@ export function toConnection(c: Credentials): MqttConnection {
  */
 export function parseCredentialsFile(text: string): Partial<Credentials> {
   const json = JSON.parse(text) as Record<string, unknown>
-  const conn = (typeof json.mqtt_connection === 'object' && json.mqtt_connection !== null ? json.mqtt_connection : json) as Record<string, unknown>
+  const conn = (
+    typeof json.mqtt_connection === 'object' && json.mqtt_connection !== null ? json.mqtt_connection : json
+  ) as Record<string, unknown>
   const out: Partial<Credentials> = {}
   if (typeof conn.mqtt_username === 'string') out.employeeId = conn.mqtt_username
   if (typeof conn.mqtt_password === 'string') out.password = conn.mqtt_password

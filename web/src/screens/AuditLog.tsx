@@ -16,7 +16,12 @@ const isoOf = (local: string): string | undefined => (local ? new Date(local).to
 
 function Rows({ entries }: { entries: readonly AuditEntry[] }) {
   const ref = useRef<HTMLDivElement>(null)
-  const v = useVirtualizer({ count: entries.length, getScrollElement: () => ref.current, estimateSize: () => ROW, overscan: 12 })
+  const v = useVirtualizer({
+    count: entries.length,
+    getScrollElement: () => ref.current,
+    estimateSize: () => ROW,
+    overscan: 12,
+  })
   return (
     <div className="audit" role="table" aria-label="Audit entries" aria-rowcount={entries.length + 1}>
       <div role="rowgroup" className="audit-head">
@@ -38,7 +43,14 @@ function Rows({ entries }: { entries: readonly AuditEntry[] }) {
                 role="row"
                 aria-rowindex={r.index + 2}
                 className={`audit-row${e.result_code === 0 ? '' : ' refused'}`}
-                style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${r.start}px)` }}
+                style={{
+                  position: 'absolute',
+                  top: 0,
+                  left: 0,
+                  right: 0,
+                  height: ROW,
+                  transform: `translateY(${r.start}px)`,
+                }}
               >
                 <span role="cell">
                   <time dateTime={e.ts}>{new Date(e.ts).toLocaleString()}</time>

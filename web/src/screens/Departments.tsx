@@ -27,7 +27,12 @@ function CreateDepartment() {
   const submit = async (e: FormEvent) => {
     e.preventDefault()
     setDone(null)
-    const reply = await create.run({ name, parent_id: parent || null, sort_order: Number(order) || 0, ...(id.trim() ? { department_id: id.trim() } : {}) })
+    const reply = await create.run({
+      name,
+      parent_id: parent || null,
+      sort_order: Number(order) || 0,
+      ...(id.trim() ? { department_id: id.trim() } : {}),
+    })
     if (!reply) return
     setDone(`Created ${reply.name} (${reply.department_id})`)
     setName('')
@@ -83,7 +88,13 @@ function EditDepartment({ department: d, onClose }: { department: Department; on
       <Field label="New name">
         <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={64} />
       </Field>
-      <DepartmentSelect label="Move under" value={parent} onChange={setParent} noneLabel="— top level —" exclude={exclude} />
+      <DepartmentSelect
+        label="Move under"
+        value={parent}
+        onChange={setParent}
+        noneLabel="— top level —"
+        exclude={exclude}
+      />
       <Field label="Sort order">
         <input type="number" value={order} onChange={(e) => setOrder(e.target.value)} />
       </Field>
@@ -101,7 +112,15 @@ function EditDepartment({ department: d, onClose }: { department: Department; on
   )
 }
 
-function DeleteDepartment({ department: d, onClose, onDeleted }: { department: Department; onClose(): void; onDeleted(summary: string): void }) {
+function DeleteDepartment({
+  department: d,
+  onClose,
+  onDeleted,
+}: {
+  department: Department
+  onClose(): void
+  onDeleted(summary: string): void
+}) {
   const org = useOrg()
   const client = useClient()
   const [reassign, setReassign] = useState(KEEP)
@@ -110,32 +129,36 @@ function DeleteDepartment({ department: d, onClose, onDeleted }: { department: D
   const subs = org.departments.filter((x) => x.parent_id === d.department_id).length
   return (
     <ChallengeDialog
-        action="department.delete"
-        title={`Delete department “${d.name}”`}
-        description={
-          <p>
-            {d.name} has {subs} sub-department{subs === 1 ? '' : 's'} and {people} {people === 1 ? 'person' : 'people'}. A department that is not empty is deleted only
-            when you say where they go.
-          </p>
-        }
-        confirmText={d.name}
-        confirmLabel="Delete department"
-        run={async (c) => {
-          const r = await client.request('department.delete', { department_id: d.department_id, ...(reassign === KEEP ? {} : { reassign_to: reassign || null }), ...c })
-          onDeleted(`Deleted ${d.name}; moved ${r.moved_departments} departments and ${r.moved_employees} people`)
-          void org.refresh()
-        }}
-        onClose={onClose}
-      >
-        <DepartmentSelect
-          label="Move its sub-departments and people to"
-          value={reassign}
-          onChange={setReassign}
-          noneLabel="the top level (no department)"
-          exclude={exclude}
-          extra={[{ value: KEEP, label: '— nowhere: delete only if empty —' }]}
-        />
-      </ChallengeDialog>
+      action="department.delete"
+      title={`Delete department “${d.name}”`}
+      description={
+        <p>
+          {d.name} has {subs} sub-department{subs === 1 ? '' : 's'} and {people} {people === 1 ? 'person' : 'people'}. A
+          department that is not empty is deleted only when you say where they go.
+        </p>
+      }
+      confirmText={d.name}
+      confirmLabel="Delete department"
+      run={async (c) => {
+        const r = await client.request('department.delete', {
+          department_id: d.department_id,
+          ...(reassign === KEEP ? {} : { reassign_to: reassign || null }),
+          ...c,
+        })
+        onDeleted(`Deleted ${d.name}; moved ${r.moved_departments} departments and ${r.moved_employees} people`)
+        void org.refresh()
+      }}
+      onClose={onClose}
+    >
+      <DepartmentSelect
+        label="Move its sub-departments and people to"
+        value={reassign}
+        onChange={setReassign}
+        noneLabel="the top level (no department)"
+        exclude={exclude}
+        extra={[{ value: KEEP, label: '— nowhere: delete only if empty —' }]}
+      />
+    </ChallengeDialog>
   )
 }
 
@@ -186,10 +209,19 @@ export function Departments() {
                   </td>
                   <td>{(counts.get(d.department_id) ?? 0).toLocaleString()}</td>
                   <td className="row-actions">
-                    <button type="button" onClick={() => setEditing(d.department_id)} aria-label={`Rename or move ${d.name}`}>
+                    <button
+                      type="button"
+                      onClick={() => setEditing(d.department_id)}
+                      aria-label={`Rename or move ${d.name}`}
+                    >
                       Rename / move
                     </button>
-                    <button type="button" className="danger" onClick={() => (setNotice(null), setDeleting(d.department_id))} aria-label={`Delete ${d.name}`}>
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => (setNotice(null), setDeleting(d.department_id))}
+                      aria-label={`Delete ${d.name}`}
+                    >
                       Delete
                     </button>
                   </td>
@@ -200,10 +232,21 @@ export function Departments() {
           {org.loaded && org.departments.length === 0 ? <p className="hint">No departments yet.</p> : null}
         </div>
         <div className="form-pane">
-          {editDept ? <EditDepartment key={editDept.department_id} department={editDept} onClose={() => setEditing(null)} /> : <CreateDepartment />}
+          {editDept ? (
+            <EditDepartment key={editDept.department_id} department={editDept} onClose={() => setEditing(null)} />
+          ) : (
+            <CreateDepartment />
+          )}
         </div>
       </div>
-      {deleteDept ? <DeleteDepartment key={deleteDept.department_id} department={deleteDept} onClose={() => setDeleting(null)} onDeleted={setNotice} /> : null}
+      {deleteDept ? (
+        <DeleteDepartment
+          key={deleteDept.department_id}
+          department={deleteDept}
+          onClose={() => setDeleting(null)}
+          onDeleted={setNotice}
+        />
+      ) : null}
     </section>
   )
 }

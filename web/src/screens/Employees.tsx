@@ -14,7 +14,10 @@ export function Employees({ selected }: { selected: string | null }) {
   const org = useOrg()
   const [query, setQuery] = useState('')
   const [kind, setKind] = useState<'employee' | 'agent'>('employee')
-  const shown = useMemo(() => org.employees.filter((e) => matches(e, query.trim())).sort((a, b) => a.name.localeCompare(b.name)), [org.employees, query])
+  const shown = useMemo(
+    () => org.employees.filter((e) => matches(e, query.trim())).sort((a, b) => a.name.localeCompare(b.name)),
+    [org.employees, query],
+  )
   const editing = selected ? org.employeeById.get(selected) : undefined
 
   return (
@@ -22,10 +25,18 @@ export function Employees({ selected }: { selected: string | null }) {
       <header className="screen-head">
         <h2 id="emp-title">Employees and agents</h2>
         <div className="toolbar">
-          <button type="button" className={!editing && kind === 'employee' ? 'primary' : ''} onClick={() => (setKind('employee'), go('employees'))}>
+          <button
+            type="button"
+            className={!editing && kind === 'employee' ? 'primary' : ''}
+            onClick={() => (setKind('employee'), go('employees'))}
+          >
             New employee
           </button>
-          <button type="button" className={!editing && kind === 'agent' ? 'primary' : ''} onClick={() => (setKind('agent'), go('employees'))}>
+          <button
+            type="button"
+            className={!editing && kind === 'agent' ? 'primary' : ''}
+            onClick={() => (setKind('agent'), go('employees'))}
+          >
             New AI agent
           </button>
         </div>
@@ -35,7 +46,12 @@ export function Employees({ selected }: { selected: string | null }) {
       <div className="split">
         <div className="list-pane">
           <Field label="Find an employee or agent">
-            <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="name, id or skill" />
+            <input
+              type="search"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              placeholder="name, id or skill"
+            />
           </Field>
           <VirtualListbox
             label={`Employees and agents: ${shown.length.toLocaleString()} shown`}
@@ -49,7 +65,9 @@ export function Employees({ selected }: { selected: string | null }) {
           />
         </div>
         <div className="form-pane">
-          {selected && !editing && org.loaded && !org.loading ? <ErrorMessage error={{ code: 404, message: `No employee ${selected} in the org chart` }} /> : null}
+          {selected && !editing && org.loaded && !org.loading ? (
+            <ErrorMessage error={{ code: 404, message: `No employee ${selected} in the org chart` }} />
+          ) : null}
           {editing ? (
             <EmployeeEditForm key={editing.employee_id} employee={editing} />
           ) : (

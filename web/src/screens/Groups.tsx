@@ -51,7 +51,11 @@ export function Groups() {
                   <td>{g.role}</td>
                   <td>{g.member_count}</td>
                   <td>
-                    <button type="button" onClick={() => (setNotice(null), setSelected(g))} aria-label={`Manage ${g.name}`}>
+                    <button
+                      type="button"
+                      onClick={() => (setNotice(null), setSelected(g))}
+                      aria-label={`Manage ${g.name}`}
+                    >
                       Manage
                     </button>
                   </td>

@@ -14,7 +14,16 @@ const ROW = 44
 const NO_DEPARTMENT = '' // employees outside every department hang under a pseudo-department
 
 type Row =
-  | { kind: 'department'; key: string; id: string; name: string; depth: number; people: number; expanded: boolean; parent: number }
+  | {
+      kind: 'department'
+      key: string
+      id: string
+      name: string
+      depth: number
+      people: number
+      expanded: boolean
+      parent: number
+    }
   | { kind: 'person'; key: string; employee: Employee; depth: number; parent: number }
 
 function push<T>(m: Map<string, T[]>, key: string, value: T): void {
@@ -52,18 +61,39 @@ function buildRows(org: Org, collapsed: ReadonlySet<string>, query: string): Row
     if (query && people === 0) return
     const expanded = query ? true : !collapsed.has(d.department_id)
     const at = rows.length
-    rows.push({ kind: 'department', key: `d:${d.department_id}`, id: d.department_id, name: d.name, depth, people, expanded, parent })
+    rows.push({
+      kind: 'department',
+      key: `d:${d.department_id}`,
+      id: d.department_id,
+      name: d.name,
+      depth,
+      people,
+      expanded,
+      parent,
+    })
     if (!expanded) return
     for (const c of children.get(d.department_id) ?? []) walk(c, depth + 1, at)
-    for (const e of members.get(d.department_id) ?? []) if (matches(e, query)) rows.push({ kind: 'person', key: `p:${e.employee_id}`, employee: e, depth: depth + 1, parent: at })
+    for (const e of members.get(d.department_id) ?? [])
+      if (matches(e, query))
+        rows.push({ kind: 'person', key: `p:${e.employee_id}`, employee: e, depth: depth + 1, parent: at })
   }
   for (const d of children.get(NO_DEPARTMENT) ?? []) walk(d, 0, -1)
   const loose = (members.get(NO_DEPARTMENT) ?? []).filter((e) => matches(e, query))
   if (loose.length > 0) {
     const expanded = query ? true : !collapsed.has(NO_DEPARTMENT)
     const at = rows.length
-    rows.push({ kind: 'department', key: 'd:', id: NO_DEPARTMENT, name: 'No department', depth: 0, people: loose.length, expanded, parent: -1 })
-    if (expanded) for (const e of loose) rows.push({ kind: 'person', key: `p:${e.employee_id}`, employee: e, depth: 1, parent: at })
+    rows.push({
+      kind: 'department',
+      key: 'd:',
+      id: NO_DEPARTMENT,
+      name: 'No department',
+      depth: 0,
+      people: loose.length,
+      expanded,
+      parent: -1,
+    })
+    if (expanded)
+      for (const e of loose) rows.push({ kind: 'person', key: `p:${e.employee_id}`, employee: e, depth: 1, parent: at })
   }
   return rows
 }
@@ -91,7 +121,9 @@ function Details({ employee: e, org }: { employee: Employee; org: Org }) {
         <dd>{e.status}</dd>
       </dl>
       <Chips items={e.skills_badge} kind="badge" label="Skills badges" />
-      {e.is_ai_agent ? <Chips items={org.capabilities.get(e.employee_id) ?? []} kind="capability" label="Capabilities" /> : null}
+      {e.is_ai_agent ? (
+        <Chips items={org.capabilities.get(e.employee_id) ?? []} kind="capability" label="Capabilities" />
+      ) : null}
       <p>
         <a href={hrefOf('employees', e.employee_id)}>Edit {e.name}</a>
       </p>
@@ -145,19 +177,28 @@ export function OrgChart() {
       <header className="screen-head">
         <h2 id="org-title">Org chart</h2>
         <p className="summary">
-          {count(org.employees.length, 'person', 'people')} ({count(agents, 'AI agent')}) in {count(org.departments.length, 'department')} · {online.toLocaleString()} online
+          {count(org.employees.length, 'person', 'people')} ({count(agents, 'AI agent')}) in{' '}
+          {count(org.departments.length, 'department')} · {online.toLocaleString()} online
         </p>
       </header>
       {!org.loaded && org.loading ? <Progress label="Loading the org chart…" /> : null}
       <ErrorMessage error={org.error} />
       <div className="toolbar">
         <Field label="Filter people" inline>
-          <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="name, id or skill" />
+          <input
+            type="search"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            placeholder="name, id or skill"
+          />
         </Field>
         <button type="button" onClick={() => setCollapsed(new Set())}>
           Expand all
         </button>
-        <button type="button" onClick={() => setCollapsed(new Set([NO_DEPARTMENT, ...org.departments.map((d) => d.department_id)]))}>
+        <button
+          type="button"
+          onClick={() => setCollapsed(new Set([NO_DEPARTMENT, ...org.departments.map((d) => d.department_id)]))}
+        >
           Collapse all
         </button>
         <button type="button" onClick={() => void org.refresh()} disabled={org.loading}>
@@ -183,11 +224,31 @@ export function OrgChart() {
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
             {virtualizer.getVirtualItems().map((v) => {
               const row = rows[v.index]!
-              const style = { position: 'absolute' as const, top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)`, paddingLeft: 12 + row.depth * 20 }
-              const common = { id: `org-row-${v.index}`, role: 'treeitem', 'aria-level': row.depth + 1, style, onClick: () => (moveTo(v.index), activate(row)) }
+              const style = {
+                position: 'absolute' as const,
+                top: 0,
+                left: 0,
+                right: 0,
+                height: ROW,
+                transform: `translateY(${v.start}px)`,
+                paddingLeft: 12 + row.depth * 20,
+              }
+              const common = {
+                id: `org-row-${v.index}`,
+                role: 'treeitem',
+                'aria-level': row.depth + 1,
+                style,
+                onClick: () => (moveTo(v.index), activate(row)),
+              }
               const cls = `vrow${v.index === active ? ' active' : ''}`
               return row.kind === 'department' ? (
-                <div key={row.key} {...common} aria-expanded={row.expanded} aria-selected={false} className={`${cls} dept`}>
+                <div
+                  key={row.key}
+                  {...common}
+                  aria-expanded={row.expanded}
+                  aria-selected={false}
+                  className={`${cls} dept`}
+                >
                   <span className="caret" aria-hidden="true">
                     {row.expanded ? '▾' : '▸'}
                   </span>
@@ -195,14 +256,28 @@ export function OrgChart() {
                   <span className="count">{count(row.people, 'person', 'people')}</span>
                 </div>
               ) : (
-                <div key={row.key} {...common} aria-selected={chosen === row.employee.employee_id} className={`${cls}${chosen === row.employee.employee_id ? ' selected' : ''}`}>
-                  <PersonLine employee={row.employee} {...(row.employee.is_ai_agent ? { capabilities: org.capabilities.get(row.employee.employee_id) ?? [] } : {})} />
+                <div
+                  key={row.key}
+                  {...common}
+                  aria-selected={chosen === row.employee.employee_id}
+                  className={`${cls}${chosen === row.employee.employee_id ? ' selected' : ''}`}
+                >
+                  <PersonLine
+                    employee={row.employee}
+                    {...(row.employee.is_ai_agent
+                      ? { capabilities: org.capabilities.get(row.employee.employee_id) ?? [] }
+                      : {})}
+                  />
                 </div>
               )
             })}
           </div>
         </div>
-        {chosenEmployee ? <Details employee={chosenEmployee} org={org} /> : <p className="details hint">Choose a person to see their details.</p>}
+        {chosenEmployee ? (
+          <Details employee={chosenEmployee} org={org} />
+        ) : (
+          <p className="details hint">Choose a person to see their details.</p>
+        )}
       </div>
     </section>
   )

@@ -19,7 +19,16 @@ export function SignIn({ brokerUrl: initialUrl }: { brokerUrl: string }) {
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
-    void signIn({ brokerUrl: brokerUrl.trim(), employeeId: employeeId.trim(), password, deviceId: deviceId.trim() || DEFAULT_DEVICE, clientIdScheme: scheme.trim() || DEFAULT_SCHEME }, keep)
+    void signIn(
+      {
+        brokerUrl: brokerUrl.trim(),
+        employeeId: employeeId.trim(),
+        password,
+        deviceId: deviceId.trim() || DEFAULT_DEVICE,
+        clientIdScheme: scheme.trim() || DEFAULT_SCHEME,
+      },
+      keep,
+    )
   }
 
   const load = async (e: ChangeEvent<HTMLInputElement>) => {
@@ -42,19 +51,33 @@ export function SignIn({ brokerUrl: initialUrl }: { brokerUrl: string }) {
       <h1>MChat Admin</h1>
       <form onSubmit={submit} aria-labelledby="signin-title" className="form card">
         <h2 id="signin-title">Sign in</h2>
-        <p className="hint">With an org admin's mqtt_connection: the console talks to the broker directly, like every other client.</p>
+        <p className="hint">
+          With an org admin's mqtt_connection: the console talks to the broker directly, like every other client.
+        </p>
         <Field label="Credentials file" hint="optional: admin.json or an employee.create reply fills the fields below">
           <input type="file" accept="application/json,.json" onChange={(e) => void load(e)} />
         </Field>
         {fileError ? <ErrorMessage error={{ code: 0, message: fileError }} /> : null}
         <Field label="Broker WebSocket URL">
-          <input value={brokerUrl} onChange={(e) => setBrokerUrl(e.target.value)} required type="url" autoComplete="url" />
+          <input
+            value={brokerUrl}
+            onChange={(e) => setBrokerUrl(e.target.value)}
+            required
+            type="url"
+            autoComplete="url"
+          />
         </Field>
         <Field label="Employee ID (MQTT username)">
           <input value={employeeId} onChange={(e) => setEmployeeId(e.target.value)} required autoComplete="username" />
         </Field>
         <Field label="MQTT password">
-          <input value={password} onChange={(e) => setPassword(e.target.value)} required type="password" autoComplete="current-password" />
+          <input
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+            type="password"
+            autoComplete="current-password"
+          />
         </Field>
         <details>
           <summary>Client id</summary>
