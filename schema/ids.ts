@@ -14,6 +14,9 @@ export const departmentId = entityId('department_id')
 export const groupId = entityId('group_id')
 export const deviceId = entityId('device_id').max(48)
 
+/** What newId('msg') makes: a message is never stored, so a msg_id is checked by its form alone. */
+export const msgId = z.string().regex(/^msg_[0-9a-f]{24}$/, 'must be a msg_id (msg_ and 24 hex digits)')
+
 export const isoTime = z.iso.datetime({ offset: true })
 
 /** Random id with a readable prefix: `emp_3f9c…`. 96 bits of randomness. */

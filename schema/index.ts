@@ -40,6 +40,7 @@ export {
 export { GROUP_MAX_MEMBERS, groupCreate, memberIds } from './actions/group.create.ts'
 export { groupDismiss } from './actions/group.dismiss.ts'
 export { groupList, groupRole } from './actions/group.list.ts'
+export { GROUP_MEMBERS_PAGE_MAX, groupMembers } from './actions/group.members.ts'
 export { groupMemberAdd } from './actions/group.member_add.ts'
 export { groupMemberRemove } from './actions/group.member_remove.ts'
 export { msgReadAck, readReceipt, type ReadReceipt } from './actions/msg.read_ack.ts'

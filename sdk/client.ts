@@ -191,27 +191,37 @@ export class MChatClient extends Emitter<ClientEvents> {
     })
   }
 
-  /** Sends a private message and keeps it in the history. */
-  async sendPrivate(to: string, content: MessageContent): Promise<ReplyOf<'msg.send_private'>> {
-    const data = await this.request('msg.send_private', { to_employee_id: to, content })
+  /** Sends a private message and keeps it in the history; `quote` names the message it replies to. */
+  async sendPrivate(
+    to: string,
+    content: MessageContent,
+    quote?: { quote_msg_id: string },
+  ): Promise<ReplyOf<'msg.send_private'>> {
+    const data = await this.request('msg.send_private', { to_employee_id: to, content, ...quote })
     await this.history.add({
       msg_id: data.msg_id,
       conversation: privateConversation(to),
       from_employee_id: this.employeeId,
       content,
       sent_at: data.sent_at,
+      ...quote,
     })
     return data
   }
 
-  async sendGroup(groupId: string, content: MessageContent): Promise<ReplyOf<'msg.send_group'>> {
-    const data = await this.request('msg.send_group', { group_id: groupId, content })
+  async sendGroup(
+    groupId: string,
+    content: MessageContent,
+    quote?: { quote_msg_id: string },
+  ): Promise<ReplyOf<'msg.send_group'>> {
+    const data = await this.request('msg.send_group', { group_id: groupId, content, ...quote })
     await this.history.add({
       msg_id: data.msg_id,
       conversation: groupConversation(groupId),
       from_employee_id: this.employeeId,
       content,
       sent_at: data.sent_at,
+      ...quote,
     })
     return data
   }
@@ -384,12 +394,13 @@ export class MChatClient extends Emitter<ClientEvents> {
     if (receipt.success) return this.emit('receipt', receipt.data)
     if (kind === 'group') {
       const m = groupMessage.safeParse(payload)
-      if (m.success) await this.#received({ ...m.data, conversation: groupConversation(m.data.group_id) }, m.data)
+      if (m.success) await this.#received(groupConversation(m.data.group_id), m.data)
       return
     }
     const m = privateMessage.safeParse(payload)
-    if (m.success)
-      return this.#received({ ...m.data, conversation: privateConversation(m.data.from_employee_id) }, m.data)
+    // The sender's copy of what this employee sent from another device belongs with the recipient.
+    const peer = (p: PrivateMessage) => (p.from_employee_id === this.employeeId ? p.to_employee_id : p.from_employee_id)
+    if (m.success) return this.#received(privateConversation(peer(m.data)), m.data)
     const n = systemNotice.safeParse(payload)
     if (!n.success) return
     if (kind === 'inbox' && id === this.employeeId) {
@@ -399,16 +410,17 @@ export class MChatClient extends Emitter<ClientEvents> {
     this.emit('notice', n.data)
   }
 
-  async #received(m: HistoryMessage & Record<string, unknown>, raw: PrivateMessage | GroupMessage): Promise<void> {
+  async #received(conversation: string, m: PrivateMessage | GroupMessage): Promise<void> {
     const kept: HistoryMessage = {
       msg_id: m.msg_id,
-      conversation: m.conversation,
+      conversation,
       from_employee_id: m.from_employee_id,
       content: m.content,
       sent_at: m.sent_at,
+      ...(m.quote_msg_id !== undefined && { quote_msg_id: m.quote_msg_id }),
     }
     // A re-delivery (a sender's retry) has the same msg_id: it is neither kept nor announced twice.
-    if (await this.history.add(kept)) this.emit('message', kept, raw)
+    if (await this.history.add(kept)) this.emit('message', kept, m)
   }
 
   async #join(groupIds: string[]): Promise<void> {

@@ -71,6 +71,31 @@ describe('the SDK end to end', () => {
     expect(err).toMatchObject({ code: 404, message: 'to_employee_id: no such employee', action: 'msg.send_private' })
   })
 
+  it('multi-device: what one device sends privately reaches the sender’s other devices, filed under the recipient; quotes travel', async () => {
+    const laptop = await as('sdk_alice', 'md-laptop')
+    const phone = await as('sdk_alice', 'md-phone')
+    const bob = await as('sdk_bob', 'md')
+    const [onPhone, onBob] = [record(phone), record(bob)]
+    const first = await bob.sendPrivate('sdk_alice', '在吗？')
+    const sent = await laptop.sendPrivate('sdk_bob', '在，说吧', { quote_msg_id: first.msg_id })
+    await vi.waitFor(() => expect(onPhone.messages.map((m) => m.msg_id)).toEqual([first.msg_id, sent.msg_id]))
+    expect(onPhone.messages[1]).toEqual({
+      msg_id: sent.msg_id,
+      conversation: 'private:sdk_bob',
+      from_employee_id: 'sdk_alice',
+      content: '在，说吧',
+      sent_at: sent.sent_at,
+      quote_msg_id: first.msg_id,
+    })
+    // Both of Alice's devices hold the same conversation; Bob sees the quote.
+    const ids = async (c: MChatClient) => (await c.history.page('private:sdk_bob')).messages.map((m) => m.msg_id).sort()
+    expect(await ids(phone)).toEqual([first.msg_id, sent.msg_id].sort())
+    expect(await ids(laptop)).toEqual([first.msg_id, sent.msg_id].sort())
+    await vi.waitFor(() =>
+      expect(onBob.messages.find((m) => m.msg_id === sent.msg_id)?.quote_msg_id).toBe(first.msg_id),
+    )
+  })
+
   it('two employees chat privately and in a group; a read receipt arrives; membership follows notices', async () => {
     const alice = await as('sdk_alice', 'laptop')
     const bob = await as('sdk_bob', 'phone', { history: await FileHistory.open(join(dir, 'bob.jsonl')) })

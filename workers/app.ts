@@ -15,6 +15,7 @@ import fileUploadUrl from './actions/file.upload_url.ts'
 import groupCreate from './actions/group.create.ts'
 import groupDismiss from './actions/group.dismiss.ts'
 import groupList from './actions/group.list.ts'
+import groupMembers from './actions/group.members.ts'
 import groupMemberAdd from './actions/group.member_add.ts'
 import groupMemberRemove from './actions/group.member_remove.ts'
 import msgReadAck from './actions/msg.read_ack.ts'
@@ -48,6 +49,7 @@ export const handlers: { [A in ActionName]: AnyHandler<A> } = {
   'group.create': groupCreate,
   'group.dismiss': groupDismiss,
   'group.list': groupList,
+  'group.members': groupMembers,
   'group.member_add': groupMemberAdd,
   'group.member_remove': groupMemberRemove,
   'msg.send_private': msgSendPrivate,

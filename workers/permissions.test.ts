@@ -4,7 +4,7 @@ import { workerSuite } from '../test/support/worker-suite.ts'
 import { app } from './app.ts'
 
 /**
- * The permission matrix of docs/permissions.md, row by row: who × action → code. Every refusal
+ * The permission matrix of docs/actions.md#who-may-do-what, row by row: who × action → code. Every refusal
  * says why; the expected message fragment is part of the row.
  */
 const s = workerSuite()
@@ -181,6 +181,11 @@ const rows: Row[] = [
   ],
   ['owner', 'group.dismiss', async () => ({ group_id: await freshGroup() }), 403, /auth\.challenge/],
   // Only members send to a group; org admins are no exception.
+  ['owner', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
+  ['groupAdmin', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
+  ['groupMember', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
+  ['admin', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
+  ['outsider', 'group.members', async () => ({ group_id: await freshGroup() }), 403, /only its members and org admins/],
   ['groupMember', 'msg.send_group', async () => ({ group_id: await freshGroup(), content: 'hi' }), 0],
   ['outsider', 'msg.send_group', async () => ({ group_id: await freshGroup(), content: 'hi' }), 403, /only members/],
   ['admin', 'msg.send_group', async () => ({ group_id: await freshGroup(), content: 'hi' }), 403, /only members/],
@@ -213,7 +218,7 @@ const rows: Row[] = [
   ]),
 ]
 
-describe('permission matrix (docs/permissions.md)', () => {
+describe('permission matrix (docs/actions.md#who-may-do-what)', () => {
   it.each(rows.map((r, i) => [`${i}: ${r[0]} × ${r[1]} → ${r[3]}`, ...r] as const))(
     '%s',
     async (_name, who, action, payload, code, why) => {

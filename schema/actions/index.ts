@@ -14,6 +14,7 @@ import { employeeUpdate } from './employee.update.ts'
 import { groupCreate } from './group.create.ts'
 import { groupDismiss } from './group.dismiss.ts'
 import { groupList } from './group.list.ts'
+import { groupMembers } from './group.members.ts'
 import { groupMemberAdd } from './group.member_add.ts'
 import { groupMemberRemove } from './group.member_remove.ts'
 import { msgReadAck } from './msg.read_ack.ts'
@@ -37,6 +38,7 @@ export const actions = {
   [groupCreate.name]: groupCreate,
   [groupDismiss.name]: groupDismiss,
   [groupList.name]: groupList,
+  [groupMembers.name]: groupMembers,
   [groupMemberAdd.name]: groupMemberAdd,
   [groupMemberRemove.name]: groupMemberRemove,
   [msgSendPrivate.name]: msgSendPrivate,

@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { agentOutcome, contextMessages } from '../agents.ts'
 import { messageContent } from '../content.ts'
-import { employeeId, isoTime } from '../ids.ts'
+import { employeeId, isoTime, msgId } from '../ids.ts'
 import { defineAction } from './define.ts'
 
 export const msgSendPrivate = defineAction({
@@ -11,6 +11,8 @@ export const msgSendPrivate = defineAction({
     to_employee_id: employeeId,
     content: messageContent,
     context_messages: contextMessages.optional(),
+    /** The message this one replies to or quotes; carried to the delivery, never looked up. */
+    quote_msg_id: msgId.optional(),
   }),
   // `agents`: what became of each AI agent the message triggered (docs/agents.md); absent when none.
   reply: z.object({
@@ -24,7 +26,11 @@ export const msgSendPrivate = defineAction({
   limit: 'message',
 })
 
-/** Delivered on mchat/inbox/{to_employee_id} (seed 002 §3.11). Never stored server-side. */
+/**
+ * Delivered on mchat/inbox/{to_employee_id} (seed 002 §3.11), and as the sender's copy on
+ * mchat/inbox/{from_employee_id} for the sender's other devices (docs/protocol.md). Never stored
+ * server-side.
+ */
 export const privateMessage = z.object({
   msg_id: z.string(),
   type: z.literal('private'),
@@ -32,5 +38,6 @@ export const privateMessage = z.object({
   to_employee_id: employeeId,
   content: messageContent,
   sent_at: isoTime,
+  quote_msg_id: msgId.optional(),
 })
 export type PrivateMessage = z.infer<typeof privateMessage>

@@ -8,6 +8,8 @@ export interface HistoryMessage {
   from_employee_id: string
   content: MessageContent
   sent_at: string
+  /** The message this one replies to or quotes. */
+  quote_msg_id?: string
 }
 
 export interface HistoryPage {

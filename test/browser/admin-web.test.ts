@@ -370,6 +370,12 @@ describe.skipIf(realServicesMissing('chromium'))(
       await page.getByRole('button', { name: 'Manage Launch team' }).click()
       const manager = page.getByRole('region', { name: 'Manage group Launch team' })
       await visible(manager.getByText('3 members · you are owner'))
+      // The members as group.members lists them, with their roles.
+      const members = manager.getByRole('list', { name: 'Members' }).getByRole('listitem')
+      await vi.waitFor(async () => expect(await members.count()).toBe(3))
+      const lines = await members.allTextContents()
+      expect(lines.filter((l) => l.includes(' · owner'))).toHaveLength(1)
+      expect(lines.filter((l) => l.includes('Translator Bot') && l.includes(' · AI'))).toHaveLength(1)
       await shot('groups')
 
       await manager.getByRole('button', { name: 'Dismiss group' }).click()

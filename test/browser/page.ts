@@ -50,6 +50,8 @@ const harness: Harness = {
     client = await connect(conn, { deviceId: 'browser', url: wsUrl, history })
     client.on('message', (m) => {
       received.push(m)
+      // What this employee sent (here or on another device) is shown when sent, not as news.
+      if (m.from_employee_id === client?.employeeId) return
       log(`← ${m.from_employee_id}: ${typeof m.content === 'string' ? m.content : JSON.stringify(m.content)}`)
     })
     client.on('error', (e) => errors.push(e.message))

@@ -189,7 +189,15 @@ describe.skipIf(realServicesMissing('chromium'))('the SDK in headless Chromium o
       content: { type: 'text', body: 'hello from Node' },
       sent_at: back.sent_at,
     }
-    await vi.waitFor(async () => expect(await inPage((h) => h.messages(), null)).toEqual([expected]))
+    // The browser also heard the copy of what it sent itself, filed under the recipient.
+    const ownCopy: HistoryMessage = {
+      msg_id: sent.msg_id,
+      conversation: 'private:web_bob',
+      from_employee_id: 'web_alice',
+      content: '你好 from Chromium',
+      sent_at: sent.sent_at,
+    }
+    await vi.waitFor(async () => expect(await inPage((h) => h.messages(), null)).toEqual([ownCopy, expected]))
 
     // Both messages are in the browser's history (newest first), and really in IndexedDB.
     const history = await inPage((h) => h.history('private:web_bob'), null)

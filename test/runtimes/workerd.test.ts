@@ -148,13 +148,13 @@ describe('the bundle in workerd', () => {
         const reader = res.body!.getReader()
         const decoder = new TextDecoder()
         let text = decoder.decode((await reader.read()).value, { stream: true })
-        // Only the human's message so far: the agent has not been let answer.
-        expect(
-          text
-            .trim()
-            .split('\n')
-            .map((l) => JSON.parse(l).kind),
-        ).toEqual(['delivery'])
+        // Only the human's message (and its sender's copy) so far: the agent has not been let answer.
+        const early = text
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+        expect(early.length).toBeGreaterThan(0)
+        expect(early.every((l) => l.kind === 'delivery' && l.payload.from_employee_id === 'admin')).toBe(true)
         open()
         for (let r = await reader.read(); !r.done; r = await reader.read())
           text += decoder.decode(r.value, { stream: true })
@@ -162,10 +162,15 @@ describe('the bundle in workerd', () => {
           .trim()
           .split('\n')
           .map((l) => JSON.parse(l))
-        expect(lines.map((l) => l.payload?.from_employee_id ?? l.kind)).toEqual(['admin', 'ai_workerd', 'reply'])
-        expect(lines[2]).toMatchObject({
+        expect(lines.map((l) => [l.topic, l.payload?.from_employee_id ?? l.kind])).toEqual([
+          ['mchat/inbox/ai_workerd', 'admin'],
+          ['mchat/inbox/admin', 'admin'],
+          ['mchat/inbox/admin', 'ai_workerd'],
+          [undefined, 'reply'],
+        ])
+        expect(lines[3]).toMatchObject({
           code: 0,
-          data: { agents: [{ agent_id: 'ai_workerd', status: 'answered', msg_id: lines[1].payload.msg_id }] },
+          data: { agents: [{ agent_id: 'ai_workerd', status: 'answered', msg_id: lines[2].payload.msg_id }] },
         })
         expect(agent.calls.map((c) => c.verified)).toEqual([true])
       } finally {

@@ -88,6 +88,7 @@ export async function roundTripTable(
     ['group.member_add', () => ({ group_id: group, member_ids: [spare] })],
     ['group.member_remove', () => ({ group_id: group, member_ids: [spare] })],
     ['group.list', () => ({})],
+    ['group.members', () => ({ group_id: group })],
     ['group.dismiss', async () => ({ group_id: dismissable, ...(await challengeFor(app, h, admin)) })],
     ['msg.send_private', () => ({ to_employee_id: peer.employee_id, content: 'x' })],
     ['msg.send_group', () => ({ group_id: group, content: 'x' })],

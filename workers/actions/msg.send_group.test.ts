@@ -35,6 +35,25 @@ describe('msg.send_group', () => {
     expect(msgSendGroup.reply.parse(b.reply.data).msg_id).not.toBe(data.msg_id)
   })
 
+  it('carries quote_msg_id to the group delivery, and refuses one that is not a msg_id', async () => {
+    const owner = await createAndBind(app, s.h, s.admin, { name: 'Quoter', employee_id: 'sg_quote_owner' })
+    const group_id = await createGroup(app, s.h, owner.clientId, 'Quotes', ['sg_quote_owner'])
+    const first = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: 'first' })
+    const quote_msg_id = first.reply.data.msg_id as string
+    const r = await callAction(app, s.h, 'msg.send_group', owner.clientId, { group_id, content: 're', quote_msg_id })
+    expect(groupMessage.parse(r.deliveries[0]!.payload).quote_msg_id).toBe(quote_msg_id)
+    expect(first.deliveries[0]!.payload).not.toHaveProperty('quote_msg_id')
+    const bad = await callAction(app, s.h, 'msg.send_group', owner.clientId, {
+      group_id,
+      content: 'x',
+      quote_msg_id: 'm1',
+    })
+    expect([bad.reply.code, bad.reply.message]).toEqual([
+      400,
+      'quote_msg_id: must be a msg_id (msg_ and 24 hex digits)',
+    ])
+  })
+
   it('passes structured content through as sent, and refuses bad content naming the field', async () => {
     const owner = await createAndBind(app, s.h, s.admin, { name: 'Owner', employee_id: 'sg_content_owner' })
     const group_id = await createGroup(app, s.h, owner.clientId, 'Content', ['sg_content_owner'])

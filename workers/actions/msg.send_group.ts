@@ -21,6 +21,7 @@ export default defineOneTrip({
       from_employee_id: caller.employee_id,
       content: input.content,
       sent_at: data.sent_at,
+      ...(input.quote_msg_id !== undefined && { quote_msg_id: input.quote_msg_id }),
     }
     yield deliver(groupTopic(data.group_id), message)
     yield* agentReplay({ type: 'group', group_id: data.group_id }, caller, data, input.content, facts)

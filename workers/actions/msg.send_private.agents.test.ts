@@ -49,8 +49,13 @@ describe('msg.send_private with AI agents', () => {
     })
     expect(a.reply.code).toBe(0)
     const data = msgSendPrivate.reply.parse(a.reply.data)
-    expect(a.deliveries.map((d) => d.topic)).toEqual(['mchat/inbox/ai_sales_001', 'mchat/inbox/emp_zs'])
-    const answer = privateMessage.parse(a.deliveries[1]!.payload)
+    // The message, the sender's own copy, then the agent's answer.
+    expect(a.deliveries.map((d) => [d.topic, d.payload.from_employee_id])).toEqual([
+      ['mchat/inbox/ai_sales_001', 'emp_zs'],
+      ['mchat/inbox/emp_zs', 'emp_zs'],
+      ['mchat/inbox/emp_zs', 'ai_sales_001'],
+    ])
+    const answer = privateMessage.parse(a.deliveries[2]!.payload)
     expect(answer).toEqual({
       msg_id: expect.stringMatching(/^msg_/),
       type: 'private',
@@ -81,6 +86,7 @@ describe('msg.send_private with AI agents', () => {
     })
     expect(a.deliveries.map((d) => [d.topic, d.payload.from_employee_id])).toEqual([
       ['mchat/inbox/emp_ls', 'emp_zs'],
+      ['mchat/inbox/emp_zs', 'emp_zs'],
       ['mchat/inbox/emp_zs', 'ai_sales_001'],
     ])
     expect(a.reply.data.agents).toMatchObject([{ agent_id: 'ai_sales_001', trigger: 'mention' }])
@@ -89,7 +95,7 @@ describe('msg.send_private with AI agents', () => {
       to_employee_id: 'emp_ls',
       content: '销售小助 说过查订单',
     })
-    expect([plain.deliveries.length, plain.reply.data.agents]).toEqual([1, undefined])
+    expect([plain.deliveries.length, plain.reply.data.agents]).toEqual([2, undefined])
   })
 
   it('a slow agent in a private chat: 504 with the msg_id, the notice in the sender’s inbox', async () => {
@@ -102,8 +108,8 @@ describe('msg.send_private with AI agents', () => {
       'Agent 响应超时',
       a.deliveries[0]!.payload.msg_id,
     ])
-    expect(a.deliveries[1]!.topic).toBe('mchat/inbox/emp_zs')
-    expect(agentTimeoutNotice.parse(a.deliveries[1]!.payload).body).toEqual({
+    expect(a.deliveries[2]!.topic).toBe('mchat/inbox/emp_zs')
+    expect(agentTimeoutNotice.parse(a.deliveries[2]!.payload).body).toEqual({
       agent_id: 'ai_slow_p',
       msg_id: a.reply.data.msg_id,
       conversation_type: 'private',
@@ -124,7 +130,7 @@ describe('msg.send_private with AI agents', () => {
     expect([asked.reply.code, asked.reply.data.agents, asked.deliveries.map((d) => d.topic)]).toEqual([
       0,
       undefined,
-      ['mchat/inbox/ai_mqtt'],
+      ['mchat/inbox/ai_mqtt', 'mchat/inbox/emp_zs'],
     ])
     const answered = await callAction(app, s.h, 'msg.send_private', bot.clientId, {
       to_employee_id: 'emp_zs',
@@ -132,6 +138,7 @@ describe('msg.send_private with AI agents', () => {
     })
     expect(answered.deliveries).toMatchObject([
       { topic: 'mchat/inbox/emp_zs', payload: { from_employee_id: 'ai_mqtt', content: '你好' } },
+      { topic: 'mchat/inbox/ai_mqtt', payload: { from_employee_id: 'ai_mqtt', content: '你好' } },
     ])
     expect(server.calls.length).toBe(calls)
   })
@@ -156,8 +163,9 @@ describe('msg.send_private with AI agents', () => {
       seq,
     )
     expect(again.reply).toEqual(first.reply)
-    // The message again (same msg_id); the agent's answer is content and is not kept to be re-sent.
-    expect(again.deliveries).toEqual([first.deliveries[0]])
+    // The message and the sender's copy again (same msg_id); the agent's answer is content and is
+    // not kept to be re-sent.
+    expect(again.deliveries).toEqual(first.deliveries.slice(0, 2))
     expect(server.callsFor('ai_sales_001')).toHaveLength(calls)
   })
 })

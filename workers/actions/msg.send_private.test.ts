@@ -18,16 +18,43 @@ describe('msg.send_private', () => {
     const data = msgSendPrivate.reply.parse(a.reply.data)
     expect(data.msg_id).toMatch(/^msg_/)
     expect(data.to_employee_id).toBe('emp_lisi_002')
-    expect(a.deliveries).toHaveLength(1)
-    expect(a.deliveries[0]!.topic).toBe('mchat/inbox/emp_lisi_002')
-    expect(privateMessage.parse(a.deliveries[0]!.payload)).toEqual({
+    // The recipient's delivery, then the sender's copy for the sender's other devices.
+    expect(a.deliveries.map((d) => d.topic)).toEqual(['mchat/inbox/emp_lisi_002', 'mchat/inbox/emp_zhangsan_001'])
+    const message = {
       msg_id: data.msg_id,
       type: 'private',
       from_employee_id: 'emp_zhangsan_001',
       to_employee_id: 'emp_lisi_002',
       content: '你好，下午会议改到 3 点。',
       sent_at: data.sent_at,
+    }
+    expect(privateMessage.parse(a.deliveries[0]!.payload)).toEqual(message)
+    expect(a.deliveries[1]!.payload).toEqual(message)
+  })
+
+  it('carries quote_msg_id to the delivery as it is, and refuses one that is not a msg_id, naming the field', async () => {
+    const quoted = await callAction(app, s.h, 'msg.send_private', s.admin, {
+      to_employee_id: 'admin',
+      content: 'first',
     })
+    const quote_msg_id = quoted.reply.data.msg_id as string
+    const r = await callAction(app, s.h, 'msg.send_private', s.admin, {
+      to_employee_id: 'admin',
+      content: 're',
+      quote_msg_id,
+    })
+    expect(r.reply.code).toBe(0)
+    // A message to oneself has no second copy.
+    expect(r.deliveries.map((d) => [d.topic, d.payload.quote_msg_id])).toEqual([['mchat/inbox/admin', quote_msg_id]])
+    for (const bad of ['', 'msg_xyz', 'x'.repeat(200), 42, 'msg_0123456789abcdef01234567/x']) {
+      const b = await callAction(app, s.h, 'msg.send_private', s.admin, {
+        to_employee_id: 'admin',
+        content: 'x',
+        quote_msg_id: bad,
+      })
+      expect(b.reply.code, String(bad)).toBe(400)
+      expect(b.reply.message).toMatch(/^quote_msg_id: /)
+    }
   })
 
   it('accepts structured content and refuses bad or oversized content, naming the field', async () => {

@@ -4,7 +4,7 @@ import { agentFollowUp, agentReplay, mentionTokens, privateAgentsSql, textOf } f
 import { fail } from '../lib/errors.ts'
 
 /**
- * Seed 002 §3.11: relayed to the recipient's inbox, never stored (seed 000 §3.3). Only the reply
+ * Seed 002 §3.11: relayed to the recipient's inbox and, as a copy, to the sender's, never stored (seed 000 §3.3). Only the reply
  * (msg_id, sent_at) is kept, so a repeated request yields the same msg_id; its delivery is rebuilt
  * from the identical request body. One database round trip, which also finds the AI agents the
  * message reaches (the recipient, those @-mentioned): they are called once it is delivered, and
@@ -31,8 +31,11 @@ export default defineOneTrip({
       to_employee_id: data.to_employee_id,
       content: input.content,
       sent_at: data.sent_at,
+      ...(input.quote_msg_id !== undefined && { quote_msg_id: input.quote_msg_id }),
     }
     yield deliver(inboxTopic(data.to_employee_id), message)
+    // The sender's copy: every device of the sender keeps the conversation (docs/protocol.md).
+    if (caller.employee_id !== data.to_employee_id) yield deliver(inboxTopic(caller.employee_id), message)
     yield* agentReplay({ type: 'private', to: data.to_employee_id }, caller, data, input.content, facts)
   },
   followUp: (ctx) => agentFollowUp(ctx, { type: 'private', to: ctx.input.to_employee_id }),

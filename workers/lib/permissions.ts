@@ -2,7 +2,7 @@ import type { Caller } from '../env.ts'
 import type { Sql } from './db.ts'
 import { fail } from './errors.ts'
 
-/** Org admins manage employees and departments (the matrix is in docs/permissions.md). */
+/** Org admins manage employees and departments (the matrix is in docs/actions.md#who-may-do-what). */
 export function requireOrgAdmin(caller: Caller, what: string): void {
   if (caller.role !== 'admin') fail(403, `only org admins can ${what}`)
 }

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react'
 import { useAction } from '../hooks/useAction.ts'
+import { useGroupMembers } from '../hooks/useGroupMembers.ts'
 import type { GroupSummary } from '../hooks/useGroups.ts'
 import { useOrg } from '../hooks/useOrg.tsx'
 import { useClient } from '../hooks/useSession.tsx'
@@ -9,16 +10,18 @@ import { Done, ErrorMessage, Progress } from './Status.tsx'
 
 interface Props {
   group: Pick<GroupSummary, 'group_id' | 'name'> & Partial<GroupSummary>
-  /** Members this session knows of, if any. */
-  members: ReadonlySet<string> | undefined
-  learn(groupId: string, change: { add?: readonly string[]; remove?: readonly string[] }): void
   onChanged(): void
   onDismissed(summary: string): void
 }
 
 /** Adds and removes members of one group, or dismisses it through the challenge step. */
-export function GroupManager({ group: g, members, learn, onChanged, onDismissed }: Props) {
+export function GroupManager({ group: g, onChanged, onDismissed }: Props) {
   const org = useOrg()
+  const list = useGroupMembers(g.group_id)
+  const members = useMemo(
+    () => (list.members ? new Set(list.members.map((m) => m.employee_id)) : undefined),
+    [list.members],
+  )
   const client = useClient()
   const add = useAction('group.member_add')
   const remove = useAction('group.member_remove')
@@ -30,7 +33,7 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
     () => org.employees.filter((e) => e.status === 'active' && !members?.has(e.employee_id)),
     [org.employees, members],
   )
-  // Without a member list from the server, anyone may be picked; the reply says who was removed.
+  // Until the list has loaded (or if it cannot be), anyone may be picked; the reply says who was removed.
   const removable = useMemo(
     () =>
       org.employees.filter((e) => (members ? members.has(e.employee_id) : true) && e.employee_id !== client.employeeId),
@@ -43,10 +46,25 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
         {g.name} <code>{g.group_id}</code>
       </h3>
       <p className="summary">
-        {g.member_count !== undefined ? `${g.member_count} members` : 'Member count unknown'}
+        {list.members
+          ? `${list.members.length} members`
+          : g.member_count !== undefined
+            ? `${g.member_count} members`
+            : 'Member count unknown'}
         {g.role ? ` · you are ${g.role}` : ''}
       </p>
       {done ? <Done>{done}</Done> : null}
+      <ErrorMessage error={list.error} />
+      {list.members ? (
+        <ul className="members" aria-label="Members">
+          {list.members.map((m) => (
+            <li key={m.employee_id}>
+              {m.name} <code>{m.employee_id}</code> · {m.role}
+              {m.is_ai_agent ? ' · AI' : ''} · joined {new Date(m.joined_at).toLocaleDateString()}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <EmployeePicker label="Members to add" employees={active} selected={toAdd} onChange={setToAdd} />
       <ErrorMessage error={add.error} />
       {add.pending ? <Progress label={`Adding ${toAdd.size} members…`} /> : null}
@@ -56,7 +74,7 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
         onClick={async () => {
           const r = await add.run({ group_id: g.group_id, member_ids: [...toAdd] })
           if (!r) return
-          learn(g.group_id, { add: r.added_ids })
+          void list.reload()
           setToAdd(new Set())
           setDone(`Added ${r.added_ids.length}; ${r.current_member_count} members now`)
           onChanged()
@@ -73,7 +91,7 @@ export function GroupManager({ group: g, members, learn, onChanged, onDismissed 
         onClick={async () => {
           const r = await remove.run({ group_id: g.group_id, member_ids: [...toRemove] })
           if (!r) return
-          learn(g.group_id, { remove: r.removed_ids })
+          void list.reload()
           setToRemove(new Set())
           setDone(`Removed ${r.removed_ids.length}; ${r.current_member_count} members now`)
           onChanged()

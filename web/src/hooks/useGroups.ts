@@ -5,17 +5,12 @@ import { useClient } from './useSession.tsx'
 
 export type GroupSummary = ReplyOf<'group.list'>['groups'][number]
 
-/**
- * The admin's own groups (group.list), plus what this session learnt about members: the server
- * has no "list a group's members" action, so members are known from the replies of create, add
- * and remove made here.
- */
+/** The admin's own groups (group.list), refreshed when a notice says they changed. */
 export function useGroups() {
   const client = useClient()
   const [groups, setGroups] = useState<GroupSummary[]>([])
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<ActionError | null>(null)
-  const [members, setMembers] = useState<ReadonlyMap<string, ReadonlySet<string>>>(new Map())
 
   const refresh = useCallback(async () => {
     setLoading(true)
@@ -37,19 +32,5 @@ export function useGroups() {
     })
   }, [client, refresh])
 
-  const learn = useCallback(
-    (groupId: string, change: { set?: readonly string[]; add?: readonly string[]; remove?: readonly string[] }) => {
-      setMembers((prev) => {
-        const next = new Map(prev)
-        const s = new Set(change.set ?? prev.get(groupId) ?? [])
-        for (const id of change.add ?? []) s.add(id)
-        for (const id of change.remove ?? []) s.delete(id)
-        next.set(groupId, s)
-        return next
-      })
-    },
-    [],
-  )
-
-  return { groups, loading, error, refresh, members, learn }
+  return { groups, loading, error, refresh }
 }

@@ -7,7 +7,7 @@ import { Field } from '../components/Field.tsx'
 import { count } from '../lib/format.ts'
 
 export function Groups() {
-  const { groups, loading, error, refresh, members, learn } = useGroups()
+  const { groups, loading, error, refresh } = useGroups()
   const [selected, setSelected] = useState<{ group_id: string; name: string } | null>(null)
   const [byId, setById] = useState('')
   const [notice, setNotice] = useState<string | null>(null)
@@ -71,20 +71,13 @@ export function Groups() {
             </Field>
             <button type="submit">Open</button>
           </form>
-          <CreateGroup
-            onCreated={(g) => {
-              learn(g.group_id, { set: g.member_ids })
-              void refresh()
-            }}
-          />
+          <CreateGroup onCreated={() => void refresh()} />
         </div>
         <div className="form-pane">
           {current ? (
             <GroupManager
               key={current.group_id}
               group={current}
-              members={members.get(current.group_id)}
-              learn={learn}
               onChanged={() => void refresh()}
               onDismissed={(summary) => {
                 setNotice(summary)
