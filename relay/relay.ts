@@ -126,6 +126,7 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
   client.on('message', (topic, payload, packet) => {
     const taken = acknowledge.taken(packet)
     if (ops.receive(topic, payload)) return taken.ack()
+    if (packet.retain || payload.length === 0) return void ignoreRetained(topic, payload, taken)
     active++
     working++
     let released = false
@@ -183,6 +184,18 @@ export async function startRelay(config: RelayConfig, opts: RelayOptions = {}): 
         if (active === 0) idle.splice(0).forEach((f) => f())
       })
   })
+
+  // A request someone published with retain stays on the broker, and every new subscription (a
+  // relay restarting, another joining the group) would get it again as a request. It was served
+  // when it was published; this copy is dropped and the broker told to forget it, by an empty
+  // retained message. An empty payload is MQTT's way to clear a retained message, never a request:
+  // dropped, whoever sent it (every relay hears the echo of another's clearing).
+  const ignoreRetained = (topic: string, payload: Buffer, taken: { ack(): void }) => {
+    taken.ack()
+    if (payload.length === 0) return
+    info(`retained request on ${topic} ignored and cleared`)
+    client.publish(topic, '', { qos: 1, retain: true })
+  }
 
   let markReady: () => void
   let markFailed: (e: Error) => void

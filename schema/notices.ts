@@ -15,6 +15,8 @@ const groupRef = { group_id: groupId, group_name: z.string() }
 export const memberJoinedNotice = notice('member_joined', z.object({ ...groupRef, inviter_id: employeeId }))
 export const memberRemovedNotice = notice('member_removed', z.object({ ...groupRef, operator_id: employeeId }))
 export const groupDismissedNotice = notice('group_dismissed', z.object({ ...groupRef, operator_id: employeeId }))
+/** An org admin's system.broadcast: the title is the admin's, the body says who sent it. */
+export const announcementNotice = notice('announcement', z.object({ content: z.string(), operator_id: employeeId }))
 export const employeeJoinedNotice = notice(
   'employee_joined',
   z.object({
@@ -59,6 +61,7 @@ export const systemNotice = z.discriminatedUnion('type', [
   memberRemovedNotice,
   groupDismissedNotice,
   employeeJoinedNotice,
+  announcementNotice,
   agentTimeoutNotice,
   agentRateLimitedNotice,
   agentFailedNotice,
@@ -74,6 +77,7 @@ export const NOTICE_TITLES: Record<NoticeType, string> = {
   member_removed: '移出群聊通知',
   group_dismissed: '群解散通知',
   employee_joined: '新成员加入',
+  announcement: '系统公告',
   agent_timeout: 'Agent 暂时无响应，可转人工',
   agent_rate_limited: 'Agent 调用过于频繁，请稍后再试',
   agent_failed: 'Agent 暂时无法回复，可转人工',

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from './migrate.ts'
@@ -35,11 +37,41 @@ describe('db:purge', () => {
     expect(await left(`SELECT challenge_id FROM auth_challenge`)).toEqual(['ch_live'])
     await c.end()
 
-    expect(await purge(pgl.url, { auditDays: 1, replyDays: 7, challengeDays: 1 })).toEqual({
-      audit: 1,
-      replies: 0,
-      challenges: 0,
-    })
     await expect(purge(pgl.url, { auditDays: 0, replyDays: 7, challengeDays: 1 })).rejects.toThrow(/auditDays/)
+  })
+
+  it('refuses an audit retention under 180 days before touching anything; a longer one keeps more', async () => {
+    // The embedded PostgreSQL serves one connection at a time: each step opens its own.
+    const query = async (sql: string) => {
+      const client = new pg.Client({ connectionString: pgl.url })
+      await client.connect()
+      try {
+        return (await client.query(sql)).rows
+      } finally {
+        await client.end()
+      }
+    }
+    await query(`INSERT INTO audit_log (action, result_code, ts) VALUES ('a.200', 0, now() - interval '200 days')`)
+    const count = async () => (await query(`SELECT count(*)::int AS n FROM audit_log`))[0].n as number
+    const before = await count()
+    await expect(purge(pgl.url, { auditDays: 179, replyDays: 7, challengeDays: 1 })).rejects.toThrow(
+      'AUDIT_RETENTION_DAYS must be at least 180 (audit entries are kept 180 days), got 179',
+    )
+    expect(await count()).toBe(before)
+    expect((await purge(pgl.url, { auditDays: 365, replyDays: 7, challengeDays: 1 })).audit).toBe(0)
+    expect(await count()).toBe(before)
+  })
+
+  it('db:purge with AUDIT_RETENTION_DAYS=30 exits 2 at start, saying why', () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./purge.ts', import.meta.url))],
+      {
+        env: { ...process.env, DATABASE_URL: pgl.url, AUDIT_RETENTION_DAYS: '30' },
+        encoding: 'utf8',
+      },
+    )
+    expect(run.status).toBe(2)
+    expect(run.stderr).toContain('db:purge: AUDIT_RETENTION_DAYS must be at least 180')
   })
 })

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 
-/** Seed 000 §6.3: audit entries are kept at least 180 days unless configured otherwise. */
-export const RETENTION_DEFAULTS = { auditDays: 180, replyDays: 7, challengeDays: 1 } as const
+/** Seed 000 §6.3: audit entries are kept at least 180 days; longer may be configured, never shorter. */
+export const AUDIT_RETENTION_MIN_DAYS = 180
+export const RETENTION_DEFAULTS = { auditDays: AUDIT_RETENTION_MIN_DAYS, replyDays: 7, challengeDays: 1 } as const
 
 export interface Retention {
   /** audit_log entries older than this are deleted. */
@@ -25,8 +26,7 @@ export async function purge(
   r: Retention = RETENTION_DEFAULTS,
   log: (line: string) => void = () => {},
 ): Promise<Purged> {
-  for (const [k, v] of Object.entries(r))
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number of days ≥ 1, got ${v}`)
+  checkRetention(r)
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
@@ -63,6 +63,16 @@ export async function purge(
   }
 }
 
+/** Refuses a retention that would delete audit entries the compliance rule says to keep. */
+export function checkRetention(r: Retention): void {
+  for (const [k, v] of Object.entries(r))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number of days ≥ 1, got ${v}`)
+  if (r.auditDays < AUDIT_RETENTION_MIN_DAYS)
+    throw new Error(
+      `AUDIT_RETENTION_DAYS must be at least ${AUDIT_RETENTION_MIN_DAYS} (audit entries are kept 180 days), got ${r.auditDays}`,
+    )
+}
+
 function days(name: string, fallback: number): number {
   const raw = process.env[name]
   if (raw === undefined || raw === '') return fallback
@@ -83,6 +93,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       replyDays: days('REPLY_RETENTION_DAYS', RETENTION_DEFAULTS.replyDays),
       challengeDays: days('CHALLENGE_RETENTION_DAYS', RETENTION_DEFAULTS.challengeDays),
     }
+    checkRetention(retention)
     console.log(
       `db:purge: audit_log older than ${retention.auditDays} d, request_reply older than ${retention.replyDays} d, challenges expired ${retention.challengeDays} d ago`,
     )

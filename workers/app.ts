@@ -22,6 +22,7 @@ import msgReadAck from './actions/msg.read_ack.ts'
 import msgSendGroup from './actions/msg.send_group.ts'
 import msgSendPrivate from './actions/msg.send_private.ts'
 import orgTree from './actions/org.tree.ts'
+import systemBroadcast from './actions/system.broadcast.ts'
 import { authn } from './broker/authn.ts'
 import { authz } from './broker/authz.ts'
 import type { AppEnv } from './env.ts'
@@ -60,6 +61,7 @@ export const handlers: { [A in ActionName]: AnyHandler<A> } = {
   'config.storage': configStorage,
   'file.upload_url': fileUploadUrl,
   'file.download_url': fileDownloadUrl,
+  'system.broadcast': systemBroadcast,
 }
 
 export function createApp() {

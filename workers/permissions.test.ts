@@ -181,6 +181,8 @@ const rows: Row[] = [
   ],
   ['owner', 'group.dismiss', async () => ({ group_id: await freshGroup() }), 403, /auth\.challenge/],
   // Only members send to a group; org admins are no exception.
+  ['admin', 'system.broadcast', async (w) => withChallenge(w, { title: 'x', content: 'y' }), 0],
+  ['member', 'system.broadcast', async (w) => withChallenge(w, { title: 'x', content: 'y' }), 403, /only org admins/],
   ['owner', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
   ['groupAdmin', 'group.members', async () => ({ group_id: await freshGroup() }), 0],
   ['groupMember', 'group.members', async () => ({ group_id: await freshGroup() }), 0],

@@ -24,6 +24,6 @@ describe('action contracts', () => {
 
   it('name every action once, by the name its contract carries', () => {
     for (const [key, contract] of Object.entries(actions)) expect(contract.name).toBe(key)
-    expect(new Set(ACTION_NAMES).size).toBe(22)
+    expect(new Set(ACTION_NAMES).size).toBe(23)
   })
 })

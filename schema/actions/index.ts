@@ -21,6 +21,7 @@ import { msgReadAck } from './msg.read_ack.ts'
 import { msgSendGroup } from './msg.send_group.ts'
 import { msgSendPrivate } from './msg.send_private.ts'
 import { orgTree } from './org.tree.ts'
+import { systemBroadcast } from './system.broadcast.ts'
 
 /**
  * Every action MChat serves, by its name (seed 002 §2.1–2.3, §2.5), plus audit.query (seed 000
@@ -49,6 +50,7 @@ export const actions = {
   [configStorage.name]: configStorage,
   [fileUploadUrl.name]: fileUploadUrl,
   [fileDownloadUrl.name]: fileDownloadUrl,
+  [systemBroadcast.name]: systemBroadcast,
 } as const
 
 export type Actions = typeof actions

@@ -28,7 +28,7 @@ export const msgSendPrivate = defineAction({
 
 /**
  * Delivered on mchat/inbox/{to_employee_id} (seed 002 §3.11), and as the sender's copy on
- * mchat/inbox/{from_employee_id} for the sender's other devices (docs/protocol.md). Never stored
+ * mchat/inbox/{from_employee_id} for the sender's other devices (docs/actions.md). Never stored
  * server-side.
  */
 export const privateMessage = z.object({

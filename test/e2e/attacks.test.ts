@@ -470,7 +470,8 @@ function mutate(seed: Record<string, unknown>, random: () => number): string | B
       return Buffer.from(Array.from({ length: 1 + Math.floor(random() * 200) }, () => Math.floor(random() * 256)))
     case 1: {
       const s = JSON.stringify(p)
-      return s.slice(0, Math.floor(random() * s.length))
+      // At least one byte: an empty payload clears a retained message and is no request (docs/operations.md).
+      return s.slice(0, 1 + Math.floor(random() * (s.length - 1)))
     }
     case 2:
       delete p[pick(keys)]

@@ -95,6 +95,7 @@ export async function roundTripTable(
     ['msg.read_ack', () => ({ msg_id: 'msg_1', conversation_type: 'group', group_id: group })],
     ['agent.capability_list', () => ({ skill: 'x' })],
     ['audit.query', () => ({ limit: 10 })],
+    ['system.broadcast', async () => ({ title: 'RT', content: 'rt', ...(await challengeFor(app, h, admin)) })],
     ['config.storage', () => ({})],
     // The group cases: the only ones that read the database beyond the session.
     [

@@ -89,6 +89,27 @@ describe('audit.query', () => {
     expect(Date.parse(refused!.ts)).toBeGreaterThanOrEqual(Date.parse(created!.ts))
   })
 
+  it('every query is itself audited with its filters, and so is a refused one', async () => {
+    await query({ action_name: 'x.audited', limit: 5 })
+    const m = await createAndBind(app, s.h, s.admin, { name: 'Peek', employee_id: 'emp_aq_peek' })
+    expect((await callAction(app, s.h, 'audit.query', m.clientId, { operator_id: 'admin' })).reply.code).toBe(403)
+    const { rows } = await s.h.db.query(
+      `SELECT operator_employee_id, result_code, params FROM audit_log WHERE action = 'audit.query' ORDER BY audit_id DESC LIMIT 2`,
+    )
+    expect(rows.reverse()).toEqual([
+      {
+        operator_employee_id: 'admin',
+        result_code: 0,
+        params: expect.objectContaining({ action_name: 'x.audited', limit: 5, entries: 0 }),
+      },
+      {
+        operator_employee_id: 'emp_aq_peek',
+        result_code: 403,
+        params: expect.objectContaining({ operator_id: 'admin', entries: null }),
+      },
+    ])
+  })
+
   it('only org admins may query it', async () => {
     const m = await createAndBind(app, s.h, s.admin, { name: 'Curious', employee_id: 'emp_aq_curious' })
     const a = await callAction(app, s.h, 'audit.query', m.clientId, {})
@@ -188,7 +209,9 @@ describe('audit.query', () => {
       cursor = page.next_cursor
       await insertAudit('op_late', 'x.late', new Date().toISOString())
     } while (cursor)
-    expect(paged.map((e) => e.audit_id)).toEqual(whole.entries.map((e) => e.audit_id))
+    // Each query is audited too: the one that read `whole` is newer than what it read.
+    const notQueries = (list: Entry[]) => list.filter((e) => e.action !== 'audit.query').map((e) => e.audit_id)
+    expect(notQueries(paged)).toEqual(notQueries(whole.entries))
   })
 
   it('400 for since after until, a bad cursor or limit', async () => {

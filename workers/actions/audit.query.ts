@@ -11,6 +11,18 @@ type Entry = z.infer<typeof auditEntry>
  */
 export default defineHandler({
   action: 'audit.query',
+  // Who looked at the audit log, and for what, is itself on the record (seed 000 §6.3).
+  audit: (input, data) => ({
+    params: {
+      operator_id: input.operator_id ?? null,
+      action_name: input.action_name ?? null,
+      since: input.since ?? null,
+      until: input.until ?? null,
+      limit: input.limit,
+      cursor: input.cursor ?? null,
+      entries: data?.entries.length ?? null,
+    },
+  }),
   async load(input, sql) {
     // ORDER BY names the column: a bare `audit_id` would be the text output column ('9' > '10').
     return (await sql.query(

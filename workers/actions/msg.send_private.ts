@@ -34,7 +34,7 @@ export default defineOneTrip({
       ...(input.quote_msg_id !== undefined && { quote_msg_id: input.quote_msg_id }),
     }
     yield deliver(inboxTopic(data.to_employee_id), message)
-    // The sender's copy: every device of the sender keeps the conversation (docs/protocol.md).
+    // The sender's copy: every device of the sender keeps the conversation (docs/actions.md).
     if (caller.employee_id !== data.to_employee_id) yield deliver(inboxTopic(caller.employee_id), message)
     yield* agentReplay({ type: 'private', to: data.to_employee_id }, caller, data, input.content, facts)
   },

@@ -41,6 +41,10 @@ export function runAction<A extends ActionName, L>(handler: ActionHandler<A, L>)
         }
         throw err
       }
+    } else if (handler.audit) {
+      // A read that is audited (audit.query) stores no reply: the audit row is its only write.
+      const { params, operator } = handler.audit(input as never, outcome.data)
+      await auditWrite(sql, call, operator ?? caller?.employee_id ?? null, params, reply.code)
     }
     if (outcome.after)
       await outcome.after().catch((err: Error) => console.error(`${call.action}: after commit: ${err.message}`))
