@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import {
   LIMITS,
   REQUEST_FILTER,
+  clientIdMayName,
   employeeOfClientId,
+  underscoreCandidates,
   groupTopic,
   inboxTopic,
   isDeliveryTopic,
@@ -82,5 +84,18 @@ describe('topics', () => {
     expect(employeeOfClientId('emp_zhangsan_001.web')).toBe('emp_zhangsan_001')
     expect(employeeOfClientId('admin.cli')).toBe('admin')
     for (const c of ['admin', 'admin.', '.web', 'a.b.c', 'a/b.c', 'a.b c']) expect(employeeOfClientId(c), c).toBeNull()
+  })
+
+  it('lists who an underscore-form client id could belong to, longest first', () => {
+    expect(underscoreCandidates('emp_zhangsan_001_device1')).toEqual(['emp_zhangsan_001', 'emp_zhangsan', 'emp'])
+    expect(underscoreCandidates('a_b')).toEqual(['a'])
+    for (const c of ['a', 'a_', '_a', 'a__', 'a.b', 'a_b.c', 'a_b/c', 'a_b c', `a_${'x'.repeat(200)}`]) {
+      expect(underscoreCandidates(c), c).toEqual(c === 'a__' ? ['a'] : [])
+    }
+    expect(clientIdMayName('emp_1_x_phone', 'emp_1')).toBe(true)
+    expect(clientIdMayName('emp_1_x_phone', 'emp_1_x')).toBe(true)
+    expect(clientIdMayName('emp_1_x_phone', 'emp_1_x_phone')).toBe(false)
+    expect(clientIdMayName('emp_1.phone', 'emp_1')).toBe(true)
+    expect(clientIdMayName('emp_1.phone', 'emp')).toBe(false)
   })
 })

@@ -60,14 +60,46 @@ export function isDeliveryTopic(topic: string): boolean {
 
 /** The client-id scheme handed out in `mqtt_connection`: one employee, many devices. */
 export const CLIENT_ID_SCHEME = '{employee_id}.{device_id}'
+/**
+ * Seed 000 §4.1's form, also accepted. Employee ids may hold `_`, so `emp_1_x_phone` could be
+ * emp_1's or emp_1_x's: it belongs to the longest existing employee id it starts with (then `_`),
+ * which only the database knows (workers/lib/client-owner.ts).
+ */
+export const CLIENT_ID_SCHEME_UNDERSCORE = '{employee_id}_{device_id}'
 
 export const clientIdFor = (employee: string, device: string) => `${employee}.${device}`
 
-/** The employee a client id belongs to under the scheme, or null if it does not follow it. */
+/** The employee a client id belongs to under the dot scheme, or null if it does not follow it. */
 export function employeeOfClientId(clientId: string): string | null {
   const dot = clientId.indexOf('.')
   if (dot < 0) return null
   const emp = clientId.slice(0, dot)
   const dev = clientId.slice(dot + 1)
   return employeeId.safeParse(emp).success && deviceId.safeParse(dev).success ? emp : null
+}
+
+const UNDERSCORE_FORM = /^[A-Za-z0-9_-]+$/
+
+/**
+ * The employee ids an underscore-form client id could belong to, longest first: each prefix that
+ * ends before a `_` and leaves a non-empty device part (`a_b_c` → `a_b`, `a`). Empty for a
+ * dot-form id or anything else.
+ */
+export function underscoreCandidates(clientId: string): string[] {
+  if (clientId.length > LIMITS.clientIdMax || !UNDERSCORE_FORM.test(clientId)) return []
+  const out: string[] = []
+  for (let i = clientId.lastIndexOf('_'); i > 0; i = clientId.lastIndexOf('_', i - 1)) {
+    const emp = clientId.slice(0, i)
+    if (i < clientId.length - 1 && employeeId.safeParse(emp).success) out.push(emp)
+  }
+  return out
+}
+
+/**
+ * Whether `clientId` can name `employee` by its form alone: the dot form exactly, the underscore
+ * form as one of its candidates. For the underscore form this is necessary, not sufficient: the
+ * broker's authn hook and auth.bind also require that no longer employee id claims it.
+ */
+export function clientIdMayName(clientId: string, employee: string): boolean {
+  return employeeOfClientId(clientId) === employee || underscoreCandidates(clientId).includes(employee)
 }

@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import type { MqttClient } from 'mqtt'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   ACTION_NAMES,
   groupTopic,
@@ -263,6 +263,52 @@ describe('membership', () => {
       'before removal',
     ])
     expect(daveBack.filter((m) => m.topic === groupTopic(groupId))).toEqual([])
+  })
+})
+
+describe('underscore-form client ids at the broker', () => {
+  it('a shorter employee id cannot connect under a longer one’s client id, and revoking one never drops the other’s', async () => {
+    // atk_eve_x first: created after atk_eve it would be refused (it extends atk_eve's id).
+    const conns: Record<string, MqttConnection> = {}
+    for (const employee_id of ['atk_eve_x', 'atk_eve']) {
+      const r = await admin.request('employee.create', { employee_id, name: employee_id })
+      expect(r.code).toBe(0)
+      conns[employee_id] = r.data.mqtt_connection
+    }
+    const login = (who: string, clientId: string) => ({
+      clientId,
+      protocolVersion: 4 as const,
+      reconnectPeriod: 0,
+      ...loginOf(conns[who]!),
+    })
+    const refused = await connectMqtt(sys.mqttUrl, login('atk_eve', 'atk_eve_x_phone')).then(
+      (c) => (open.push({ end: () => c.endAsync() }), 'connected'),
+      (e: Error) => e.message,
+    )
+    expect(refused).toMatch(/Bad username or password|Not authorized/)
+
+    const g = await admin.request('group.create', { name: 'eves', member_ids: ['atk_eve', 'atk_eve_x'] })
+    expect(g.code).toBe(0)
+    const topic = groupTopic(g.data.group_id)
+    const heard: Record<string, string[]> = { atk_eve_tablet: [], atk_eve_x_phone: [] }
+    for (const [who, cid] of [
+      ['atk_eve', 'atk_eve_tablet'],
+      ['atk_eve_x', 'atk_eve_x_phone'],
+    ] as const) {
+      const c = await connectMqtt(sys.mqttUrl, login(who, cid))
+      open.push({ end: () => c.endAsync() })
+      c.on('message', (_t, buf) => void heard[cid]!.push(String(JSON.parse(buf.toString()).content)))
+      await c.subscribeAsync(topic, { qos: 1 })
+    }
+    expect((await admin.request('msg.send_group', { group_id: g.data.group_id, content: 'before' })).code).toBe(0)
+    await vi.waitFor(() => expect([heard.atk_eve_tablet, heard.atk_eve_x_phone]).toEqual([['before'], ['before']]))
+    // atk_eve_x_phone starts with atk_eve_ too: its form alone would make it atk_eve's.
+    const removed = await admin.request('group.member_remove', { group_id: g.data.group_id, member_ids: ['atk_eve'] })
+    expect(removed.code).toBe(0)
+    expect((await admin.request('msg.send_group', { group_id: g.data.group_id, content: 'after' })).code).toBe(0)
+    await vi.waitFor(() => expect(heard.atk_eve_x_phone).toEqual(['before', 'after']))
+    await settle()
+    expect(heard.atk_eve_tablet).toEqual(['before'])
   })
 })
 

@@ -132,4 +132,30 @@ describe('integrators over MQTT', () => {
       expect(replies.length).toBe(before)
     },
   )
+
+  it('client ids of the seed’s form {employee_id}_{device_id}_{uuid}: they bind and chat; a shorter id cannot bind a longer one’s', async () => {
+    // int_dev_x first: created after int_dev it would be refused (it extends int_dev's id).
+    const x = await admin.request('employee.create', { employee_id: 'int_dev_x', name: 'Dev X' })
+    const dev = await admin.request('employee.create', { employee_id: 'int_dev', name: 'Dev' })
+    const underscore = (c: typeof dev.mqtt_connection) => ({ ...c, client_id_scheme: '{employee_id}_{device_id}' })
+    const phone = await connect(underscore(dev.mqtt_connection), { deviceId: `phone_${crypto.randomUUID()}` })
+    const tablet = await connect(underscore(dev.mqtt_connection), { deviceId: 'tablet' })
+    open.push(phone, tablet)
+    const onTablet: string[] = []
+    tablet.on('message', (m) => void onTablet.push(`${m.conversation} ${m.from_employee_id} ${String(m.content)}`))
+    const onBob: string[] = []
+    bob.on('message', (m) => void onBob.push(`${m.from_employee_id} ${String(m.content)}`))
+    await phone.sendPrivate('int_bob', 'from the phone')
+    await vi.waitFor(() => expect(onBob).toContain('int_dev from the phone'))
+    // The sender copy reaches the employee's other underscore-form device.
+    await vi.waitFor(() => expect(onTablet).toContain('private:int_bob int_dev from the phone'))
+
+    // Without broker hooks (Mosquitto) auth.bind is the check: int_dev cannot bind int_dev_x's ids.
+    const err = await connect(underscore(dev.mqtt_connection), { deviceId: 'x_phone' }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MChatError)
+    expect(err).toMatchObject({ code: 403, message: expect.stringMatching(/^client_id belongs to int_dev_x/) })
+    const own = await connect(underscore(x.mqtt_connection), { deviceId: 'phone' })
+    open.push(own)
+    expect((await own.request('org.tree', {})).departments).toBeDefined()
+  })
 })

@@ -46,10 +46,12 @@ describe('auth.bind', () => {
   })
 
   it('refuses a client id outside the employee scheme (no binding another employee’s ids)', async () => {
-    for (const cid of ['someone.dev', 'admin', 'adminx.dev', 'admin.']) {
+    for (const cid of ['someone.dev', 'admin', 'adminx.dev', 'admin.', 'admin_', 'adminx_dev', 'someone_admin_dev']) {
       const a = await callAction(app, s.h, 'auth.bind', cid, { mqtt_password: s.adminPassword })
       expect(a.reply.code, cid).toBe(403)
-      expect(a.reply.message).toBe('client_id must follow {employee_id}.{device_id} with employee_id admin')
+      expect(a.reply.message).toBe(
+        'client_id must follow {employee_id}.{device_id} or {employee_id}_{device_id} with employee_id admin',
+      )
     }
   })
 

@@ -1,6 +1,7 @@
-import { CLIENT_ID_SCHEME, employeeOfClientId } from '../../schema/index.ts'
+import { CLIENT_ID_SCHEME, CLIENT_ID_SCHEME_UNDERSCORE, employeeOfClientId } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 import { defineHandler } from '../lib/action.ts'
+import { clientOwner } from '../lib/client-owner.ts'
 import { verifyCredential } from '../lib/credentials.ts'
 import { fail } from '../lib/errors.ts'
 
@@ -42,8 +43,14 @@ export default defineHandler({
     const employee_id = cred.employeeId
     if (input.employee_id !== undefined && input.employee_id !== employee_id)
       fail(401, 'mqtt_password does not belong to employee_id')
-    if (employeeOfClientId(call.clientId) !== employee_id) {
-      fail(403, `client_id must follow ${CLIENT_ID_SCHEME} with employee_id ${employee_id}`)
+    const owner = employeeOfClientId(call.clientId) ?? (await clientOwner(sql, call.clientId))
+    if (owner !== employee_id) {
+      fail(
+        403,
+        owner === null || !call.clientId.startsWith(`${employee_id}_`)
+          ? `client_id must follow ${CLIENT_ID_SCHEME} or ${CLIENT_ID_SCHEME_UNDERSCORE} with employee_id ${employee_id}`
+          : `client_id belongs to ${owner}, the longest employee id it starts with; use ${employee_id}.{device_id}`,
+      )
     }
     if (!emp || (cred.version !== null && emp.credential_version !== cred.version))
       fail(401, 'mqtt_password has been revoked')

@@ -1,4 +1,4 @@
-import { newId, SYSTEM_NOTIFY_TOPIC } from '../../schema/index.ts'
+import { newId, SYSTEM_NOTIFY_TOPIC, underscoreCandidates } from '../../schema/index.ts'
 import { defineHandler, deliver } from '../lib/action.ts'
 import { autoJoin, loadAutoJoin, profileToStore, type StoredProfile } from '../lib/agents-profile.ts'
 import { webhookSecret } from '../lib/agents-webhook.ts'
@@ -44,10 +44,21 @@ export default defineHandler({
         : { webhook_secret: await webhookSecret(env, stored.employee_id, FIRST_WEBHOOK_SECRET_VERSION) }
     return { ...stored, mqtt_connection: { ...stored.mqtt_connection, mqtt_password: password }, ...secret }
   },
-  // The groups an AI agent joins at once (docs/agents.md), read alongside the session.
-  load: (input, sql) => loadAutoJoin(sql, input.agent_profile?.auto_join_groups ?? []),
-  async handle({ input, caller, env, sql, now, loaded }) {
+  // The groups an AI agent joins at once (docs/agents.md), and whether the id extends another's.
+  load: async (input, sql) => {
+    const [joins, extended] = await Promise.all([
+      loadAutoJoin(sql, input.agent_profile?.auto_join_groups ?? []),
+      input.employee_id === undefined ? null : extendedEmployee(sql, input.employee_id),
+    ])
+    return { joins, extended }
+  },
+  async handle({ input, caller, env, sql, now, loaded: { joins: loaded, extended } }) {
     if (caller.role !== 'admin') fail(403, 'only org admins can create employees')
+    if (extended !== null)
+      fail(
+        409,
+        `employee_id: ${input.employee_id} is ${extended}'s id followed by _, so it would take over client ids ${extended} may use (${input.employee_id}_…); choose another`,
+      )
     const profile = input.agent_profile && profileToStore(input.agent_profile, env, 'agent_profile')
     const created = createEmployeeRow(
       sql,
@@ -85,6 +96,21 @@ export default defineHandler({
     }
   },
 })
+
+/**
+ * The existing employee whose id this one extends with `_`, if any. Underscore-form client ids
+ * belong to the longest employee id they start with (workers/lib/client-owner.ts), so creating
+ * emp_1_x would hand it emp_1's `emp_1_x_…` devices and their broker sessions.
+ */
+async function extendedEmployee(sql: Sql, employeeId: string): Promise<string | null> {
+  const prefixes = underscoreCandidates(employeeId)
+  if (prefixes.length === 0) return null
+  const rows = (await sql.query(
+    'SELECT employee_id FROM employee WHERE employee_id = ANY($1::text[]) ORDER BY length(employee_id) DESC LIMIT 1',
+    [prefixes],
+  )) as Array<{ employee_id: string }>
+  return rows[0]?.employee_id ?? null
+}
 
 export interface NewEmployee {
   employee_id: string

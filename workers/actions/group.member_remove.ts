@@ -1,6 +1,7 @@
 import { groupTopic } from '../../schema/index.ts'
 import { defineHandler } from '../lib/action.ts'
 import { brokerApi } from '../lib/broker-api.ts'
+import { clientOwners } from '../lib/client-owner.ts'
 import { fail } from '../lib/errors.ts'
 import { notice, toInboxes } from '../lib/notices.ts'
 import { canManageGroup, GROUP_SQL, liveGroup, lockLiveGroup, type LoadedGroup } from '../lib/permissions.ts'
@@ -49,7 +50,9 @@ export default defineHandler({
       // A broker checks a subscription only when it is made: the removed keep hearing the group
       // until their existing subscriptions are dropped (a new one is then refused by authz).
       after: async () => {
-        await brokerApi(env)?.revokeSubscription(groupTopic(input.group_id), removed_ids)
+        await brokerApi(env)?.revokeSubscription(groupTopic(input.group_id), removed_ids, (ids) =>
+          clientOwners(sql, ids),
+        )
       },
     }
   },

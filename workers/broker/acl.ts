@@ -1,4 +1,5 @@
 import {
+  clientIdMayName,
   employeeOfClientId,
   groupId as groupIdSchema,
   inboxTopic,
@@ -27,18 +28,20 @@ export function decide(req: AuthzRequest): AclDecision {
   if (username === SERVICE_IDENTITY.relayUsername) return allow
   if (username.startsWith(SERVICE_IDENTITY.opsPrefix)) return topic.startsWith(OPS_TOPIC_PREFIX) ? allow : deny
 
-  const employee = employeeOfClientId(clientid)
-  if (employee === null || employee !== username) return deny
+  // authn admitted this (username, client id) pair, longest-owner rule included; the form is rechecked.
+  if (!clientIdMayName(clientid, username)) return deny
+  const employee = username
   if (action === 'publish') {
     const req = parseRequestTopic(topic)
     if (req.ok && req.client_id === clientid) return allow
     return topic === statusTopic(employee) ? allow : deny
   }
   if (topic.startsWith(REPLY_PREFIX)) {
-    // Replies to any of the employee's own client ids: a command-line user reads with one
-    // client (mosquitto_sub) what another (mosquitto_pub) asked. Never another employee's.
+    // Replies to its own client id, or to any dot-form id of its employee: a command-line user
+    // reads with one client (mosquitto_sub) what another (mosquitto_pub) asked. Never another
+    // underscore-form id: `emp_1` must not read `emp_1_x_phone`'s replies, which may be emp_1_x's.
     const [cid, last, ...more] = topic.slice(REPLY_PREFIX.length).split('/')
-    const own = cid !== undefined && employeeOfClientId(cid) === employee
+    const own = cid !== undefined && (cid === clientid || employeeOfClientId(cid) === employee)
     return own && more.length === 0 && last !== undefined && (last === '+' || levelProblem('seq_id', last) === null)
       ? allow
       : deny

@@ -2,7 +2,7 @@ import type { Handler } from 'hono'
 import { jwtVerify } from 'jose'
 import {
   authnRequest,
-  employeeOfClientId,
+  clientIdMayName,
   RELAY_TOKEN,
   SERVICE_IDENTITY,
   type AuthnReply,
@@ -10,6 +10,7 @@ import {
 } from '../../schema/index.ts'
 import type { AppEnv, Bindings } from '../env.ts'
 import { verifyCredential, verifyOpsCredential } from '../lib/credentials.ts'
+import { clientOwner } from '../lib/client-owner.ts'
 import { openDb } from '../lib/db.ts'
 import { fail } from '../lib/errors.ts'
 import { relayPublicKey } from '../lib/keys.ts'
@@ -17,7 +18,8 @@ import { relayPublicKey } from '../lib/keys.ts'
 /**
  * EMQX HTTP authentication: who may connect, under which client id. An employee connects with
  * username = employee_id, password = the current mqtt_password, and a client id of its own
- * (`{employee_id}.{device_id}`); the relay with a token it signed; ops with an ops token.
+ * (`{employee_id}.{device_id}`, or `{employee_id}_{device_id}` when no longer employee id claims it:
+ * workers/lib/client-owner.ts); the relay with a token it signed; ops with an ops token.
  */
 export function authn(): Handler<AppEnv> {
   return async function authn(c) {
@@ -42,10 +44,12 @@ async function check(env: Bindings, { clientid, username, password }: AuthnReque
       ? { ok: true, superuser: false }
       : { ok: false, why: 'bad ops token' }
   }
-  if (employeeOfClientId(clientid) !== username) return { ok: false, why: 'client id is not the employee’s' }
+  if (!clientIdMayName(clientid, username)) return { ok: false, why: 'client id is not the employee’s' }
   const cred = await verifyCredential(env, password)
   if (!cred || cred.employeeId !== username) return { ok: false, why: 'bad password' }
-  const rows = await openDb(env).query(
+  const db = openDb(env)
+  if ((await clientOwner(db, clientid)) !== username) return { ok: false, why: 'client id is a longer employee id’s' }
+  const rows = await db.query(
     'SELECT 1 FROM employee WHERE employee_id = $1 AND status = $2 AND credential_version = $3',
     [username, 'active', cred.version],
   )

@@ -141,6 +141,82 @@ describe('authn', () => {
   })
 })
 
+describe('underscore-form client ids (seed 000 §4.1: {employee_id}_{device_id}_…)', () => {
+  // hk_dev_x exists before hk_dev (creating it after would be refused: it extends hk_dev's id),
+  // so `hk_dev_x_phone` could be either's by its form; it is the longer id's.
+  let made: Promise<Record<'longer' | 'shorter', { employee_id: string; password: string }>> | undefined
+  const make = async () => {
+    const longer = await createAndBind(app, s.h, s.admin, { name: 'Dev X', employee_id: 'hk_dev_x' })
+    const shorter = await createAndBind(app, s.h, s.admin, { name: 'Dev', employee_id: 'hk_dev' })
+    return { longer, shorter }
+  }
+  const ids = () => (made ??= make())
+
+  it('authn: a client id belongs to the longest employee id it starts with, then _', async () => {
+    const { longer, shorter } = await ids()
+    const verdict = async (cid: string, who: { employee_id: string; password: string }) =>
+      (await authn(cid, who.employee_id, who.password)).body.result as string
+    expect(await verdict('hk_dev_phone', shorter)).toBe('allow')
+    expect(await verdict('hk_dev_device1_550e8400-e29b-41d4-a716-446655440000', shorter)).toBe('allow')
+    // No employee hk_dev_y: the id is hk_dev's.
+    expect(await verdict('hk_dev_y_phone', shorter)).toBe('allow')
+    // The prefix attack: hk_dev's login under the longer employee's id.
+    expect(await verdict('hk_dev_x_phone', shorter)).toBe('deny')
+    expect(await verdict('hk_dev_x_phone', longer)).toBe('allow')
+    expect(await verdict('hk_dev_x_a_b', longer)).toBe('allow')
+    // Not the longer one's by form, or no device part.
+    expect(await verdict('hk_dev_phone', longer)).toBe('deny')
+    for (const cid of ['hk_dev_', 'hk_dev', '_hk_dev_phone', 'hk_dev_ph one', 'hk_dev_x.phone']) {
+      expect(await verdict(cid, shorter), cid).toBe('deny')
+    }
+  })
+
+  it('authz: its own underscore id only; replies of another underscore id are never readable', async () => {
+    await ids()
+    const cases: Array<[string, 'publish' | 'subscribe', string]> = [
+      ['mchat/msg/req/hk_dev_phone/1', 'publish', 'allow'],
+      ['mchat/msg/req/hk_dev_x_phone/1', 'publish', 'deny'],
+      ['mchat/msg/req/hk_dev.cli/1', 'publish', 'deny'],
+      ['mchat/msg/resp/hk_dev_phone/+', 'subscribe', 'allow'],
+      ['mchat/msg/resp/hk_dev.cli/+', 'subscribe', 'allow'],
+      ['mchat/msg/resp/hk_dev_x_phone/+', 'subscribe', 'deny'],
+      ['mchat/msg/resp/hk_dev_tablet/+', 'subscribe', 'deny'],
+      ['mchat/inbox/hk_dev', 'subscribe', 'allow'],
+      ['mchat/inbox/hk_dev_x', 'subscribe', 'deny'],
+      ['mchat/status/hk_dev', 'publish', 'allow'],
+    ]
+    const got = await Promise.all(cases.map(([t, a]) => authz('hk_dev_phone', 'hk_dev', t, a)))
+    expect(cases.map(([t, a], i) => `${a} ${t} ${got[i]}`)).toEqual(cases.map(([t, a, want]) => `${a} ${t} ${want}`))
+    // A dot-form client of hk_dev may not read an underscore id's replies either.
+    expect(await authz('hk_dev.cli', 'hk_dev', 'mchat/msg/resp/hk_dev_phone/+', 'subscribe')).toBe('deny')
+    expect(await authz('hk_dev_x_phone', 'hk_dev_x', 'mchat/inbox/hk_dev_x', 'subscribe')).toBe('allow')
+  })
+
+  it('auth.bind follows the same rule, and an id that extends another with _ cannot be created', async () => {
+    const { longer, shorter } = await ids()
+    const bind = (cid: string, password: string) => callAction(app, s.h, 'auth.bind', cid, { mqtt_password: password })
+    const ok = await bind('hk_dev_tablet_1', shorter.password)
+    expect([ok.reply.code, ok.reply.data]).toEqual([0, { employee_id: 'hk_dev' }])
+    expect((await callAction(app, s.h, 'org.tree', 'hk_dev_tablet_1')).reply.code).toBe(0)
+    const taken = await bind('hk_dev_x_tablet', shorter.password)
+    expect([taken.reply.code, taken.reply.message]).toEqual([
+      403,
+      'client_id belongs to hk_dev_x, the longest employee id it starts with; use hk_dev.{device_id}',
+    ])
+    expect((await bind('hk_dev_x_tablet', longer.password)).reply.code).toBe(0)
+    const created = await callAction(app, s.h, 'employee.create', s.admin, { name: 'Dev Y', employee_id: 'hk_dev_y' })
+    expect([created.reply.code, created.reply.message]).toEqual([
+      409,
+      "employee_id: hk_dev_y is hk_dev's id followed by _, so it would take over client ids hk_dev may use (hk_dev_y_…); choose another",
+    ])
+    // A shorter id takes nothing from a longer one: hk_de may be created, and hk_dev_x_… stay hk_dev_x's.
+    expect(
+      (await callAction(app, s.h, 'employee.create', s.admin, { name: 'De', employee_id: 'hk_de' })).reply.code,
+    ).toBe(0)
+    expect((await authn('hk_dev_x_phone', 'hk_dev_x', longer.password)).body.result).toBe('allow')
+  })
+})
+
 describe('authz (seed 000 §5.2)', () => {
   it('an employee publishes only its own requests and status, and subscribes only what is its own or public', async () => {
     const [c, u] = ['hz_a.phone', 'hz_a']

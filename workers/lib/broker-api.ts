@@ -1,4 +1,3 @@
-import { employeeOfClientId } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 
 /**
@@ -7,8 +6,16 @@ import type { Bindings } from '../env.ts'
  * connects or subscribes — dropping connections and existing subscriptions.
  */
 export interface BrokerApi {
-  /** Unsubscribes `topic` from every session of these employees; returns how many were dropped. */
-  revokeSubscription(topic: string, employeeIds: readonly string[]): Promise<number>
+  /**
+   * Unsubscribes `topic` from every session of these employees; returns how many were dropped.
+   * `ownersOf` says whose each subscribed client id is (workers/lib/client-owner.ts), because an
+   * underscore-form id's owner is not in its form alone.
+   */
+  revokeSubscription(
+    topic: string,
+    employeeIds: readonly string[],
+    ownersOf: (clientIds: string[]) => Promise<Map<string, string>>,
+  ): Promise<number>
   /** Disconnects every client of this employee but `keep` (they must reconnect, and authn decides again). */
   disconnectEmployee(employeeId: string, keep?: string): Promise<number>
 }
@@ -43,10 +50,11 @@ export function brokerApi(env: Bindings): BrokerApi | null {
     }
   }
   return {
-    async revokeSubscription(topic, employeeIds) {
+    async revokeSubscription(topic, employeeIds, ownersOf) {
       const wanted = new Set(employeeIds)
       const subs = await list(`/api/v5/subscriptions?topic=${encodeURIComponent(topic)}`)
-      const hit = subs.filter((s) => wanted.has(employeeOfClientId(s.clientid) ?? ''))
+      const owners = await ownersOf(subs.map((s) => s.clientid))
+      const hit = subs.filter((s) => wanted.has(owners.get(s.clientid) ?? ''))
       await Promise.all(
         hit.map((s) => call('POST', `/api/v5/clients/${encodeURIComponent(s.clientid)}/unsubscribe`, { topic })),
       )

@@ -109,6 +109,31 @@ describe.each(backends)('rate limits through %s', (_name, start) => {
       )
     expect(codes).toEqual([401, 401, 429])
   })
+
+  it('underscore-form client ids count against their employee: devices share one budget, guesses too', async () => {
+    limiter ??= await start()
+    const env = limited(limiter)
+    const a = await createAndBind(app, s.h, s.admin, { name: 'Many Devices' })
+    for (const device of ['p1', 'p2'])
+      expect(
+        (await callWith(s.h.env, 'auth.bind', `${a.employee_id}_${device}`, { mqtt_password: a.password })).reply.code,
+      ).toBe(0)
+    const send = (cid: string) =>
+      callWith(env, 'msg.send_private', cid, { to_employee_id: 'admin', content: 'x' }).then((r) => r.reply.code)
+    const codes = [
+      await send(a.clientId),
+      await send(`${a.employee_id}_p1`),
+      await send(`${a.employee_id}_p2`),
+      await send(`${a.employee_id}_p1`),
+    ]
+    expect(codes).toEqual([0, 0, 0, 429])
+    const guesses = []
+    for (let i = 0; i < 3; i++)
+      guesses.push(
+        (await callWith(env, 'auth.bind', `${a.employee_id}_g${i}`, { mqtt_password: `wrong-${i}` })).reply.code,
+      )
+    expect(guesses).toEqual([401, 401, 429])
+  })
 })
 
 describe('when the limiter cannot answer', () => {
