@@ -1,4 +1,4 @@
-import { CLIENT_ID_SCHEME, CLIENT_ID_SCHEME_UNDERSCORE, employeeOfClientId } from '../../schema/index.ts'
+import { CLIENT_ID_SCHEME, CLIENT_ID_SCHEME_UNDERSCORE } from '../../schema/index.ts'
 import type { Bindings } from '../env.ts'
 import { defineHandler } from '../lib/action.ts'
 import { clientOwner } from '../lib/client-owner.ts'
@@ -43,7 +43,7 @@ export default defineHandler({
     const employee_id = cred.employeeId
     if (input.employee_id !== undefined && input.employee_id !== employee_id)
       fail(401, 'mqtt_password does not belong to employee_id')
-    const owner = employeeOfClientId(call.clientId) ?? (await clientOwner(sql, call.clientId))
+    const owner = await clientOwner(sql, call.clientId)
     if (owner !== employee_id) {
       fail(
         403,
